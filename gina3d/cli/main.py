@@ -1,0 +1,36 @@
+"""``gina3d <verb>``: the one entry point; each verb is also ``python -m gina3d.cli.<verb>``."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+VERBS = {
+    "synth": ("gina3d.cli.synth", "build a patch dataset from the built-in synthetic world"),
+    "inspect": ("gina3d.cli.inspect", "print a dataset's counts; write a contact sheet"),
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv or argv[0] in ("-h", "--help"):
+        width = max(len(v) for v in VERBS)
+        lines = [f"  {v:<{width}}  {help_}" for v, (_, help_) in VERBS.items()]
+        print("usage: gina3d <verb> [options]\n\nverbs:\n" + "\n".join(lines))
+        return 0 if argv else 2
+    if argv[0] in ("-V", "--version"):
+        from gina3d import __version__
+
+        print(f"gina3d {__version__}")
+        return 0
+    if argv[0] not in VERBS:
+        print(
+            f"gina3d: error: unknown verb '{argv[0]}' (verbs: {', '.join(VERBS)})", file=sys.stderr
+        )
+        return 2
+    module = importlib.import_module(VERBS[argv[0]][0])
+    return module.main(argv[1:])
+
+
+if __name__ == "__main__":
+    sys.exit(main())
