@@ -6,6 +6,7 @@ import importlib
 import sys
 
 VERBS = {
+    "demo": ("gina3d.cli.demo", "the main job end to end on tiny settings"),
     "synth": ("gina3d.cli.synth", "build a patch dataset from the built-in synthetic world"),
     "inspect": ("gina3d.cli.inspect", "print a dataset's counts; write a contact sheet"),
 }

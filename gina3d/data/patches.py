@@ -55,6 +55,12 @@ class PatchConfig:
             raise ValueError("patches: margin must lie in [0, 1] and max_supersample >= 1")
 
 
+def K_of(rec: PatchRecord) -> np.ndarray:
+    """The patch camera's K [3,3] from a record's four intrinsics."""
+    fx, fy, cx, cy = rec.intrinsics
+    return np.array([[fx, 0.0, cx], [0.0, fy, cy], [0.0, 0.0, 1.0]])
+
+
 def _crop_window(uv: np.ndarray, margin: float) -> tuple[float, float, float]:
     """Square (x0, y0, side) around projected corners [8,2]."""
     lo, hi = uv.min(0), uv.max(0)
@@ -103,19 +109,30 @@ def _sample_labels(
     return labels, inside
 
 
-def _lidar_for_patch(
-    frame: Frame, box: ObjectBox, K: np.ndarray, cam_from_obj: np.ndarray, masks: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Object-frame LiDAR points [L,3] of this box and the patch's LiDAR distance image."""
-    obj_from_vehicle = invert(box.vehicle_from_obj)
-    pts = apply(obj_from_vehicle, frame.lidar_points.astype(np.float64))
-    keep = points_in_box(pts, box.size) & (pts[:, 2] > -box.size[2] / 2 + 0.03)
+def box_lidar_points(frame: Frame, box: ObjectBox) -> np.ndarray:
+    """Object-frame LiDAR points [L,3] of this box: inside it, above the ground, and with the
+    box's instance label when the source labels points."""
+    pts = frame.lidar_points
     if frame.lidar_instance is not None:
-        keep &= frame.lidar_instance == box.instance_id
-    pts = pts[keep]
+        pts = pts[frame.lidar_instance == box.instance_id]
+    else:  # cheap pre-selection by distance before the exact box test
+        radius = float(np.linalg.norm(box.size)) / 2 + 0.01
+        near = np.linalg.norm(pts - box.vehicle_from_obj[:3, 3], axis=1) <= radius
+        pts = pts[near]
+    pts = apply(invert(box.vehicle_from_obj), pts.astype(np.float64))
+    keep = points_in_box(pts, box.size) & (pts[:, 2] > -box.size[2] / 2 + 0.03)
+    return pts[keep].astype(np.float32)
+
+
+def lidar_depth_image(
+    points: np.ndarray, K: np.ndarray, cam_from_obj: np.ndarray, masks: np.ndarray
+) -> np.ndarray:
+    """Distance along each pixel's ray of the nearest point projected into it, on object
+    pixels only; 0 where there is none. points [L,3] object frame; returns [H,W] float32."""
     res = masks.shape[0]
     depth = np.zeros((res, res), dtype=np.float32)
-    if len(pts):
+    if len(points):
+        pts = points.astype(np.float64)
         pix, z = points_to_pixels(K, cam_from_obj, pts)
         col, row = np.floor(pix[:, 0]).astype(int), np.floor(pix[:, 1]).astype(int)
         ok = (z > 0) & (col >= 0) & (col < res) & (row >= 0) & (row < res)
@@ -124,7 +141,7 @@ def _lidar_for_patch(
         np.minimum.at(zbuf, (row[ok], col[ok]), dist[ok])
         on_object = np.isfinite(zbuf) & (masks == OBJECT)
         depth[on_object] = zbuf[on_object]
-    return pts.astype(np.float32), depth
+    return depth
 
 
 def extract_frame_patches(
@@ -133,6 +150,7 @@ def extract_frame_patches(
     """Every patch of a frame that passes the filters, and the filter counts (split unset)."""
     counts = FilterCounts()
     records: list[PatchRecord] = []
+    lidar: dict[str, np.ndarray] = {}  # per box, shared by all cameras
     for cam in frame.cameras:
         cam_from_vehicle = invert(cam.vehicle_from_cam)
         for box in frame.boxes:
@@ -157,7 +175,13 @@ def extract_frame_patches(
             if reason:
                 counts.removed[reason] += 1
                 continue
+            if box.object_id not in lidar:
+                lidar[box.object_id] = box_lidar_points(frame, box)
             rec = _cut_patch(frame, cam, box, cam_from_obj, x0, y0, side, cfg)
+            rec.lidar_points = lidar[box.object_id]
+            rec.lidar_depth = lidar_depth_image(
+                rec.lidar_points, K_of(rec), cam_from_obj, rec.masks
+            )
             rec.truncation = truncation
             rec.distance = distance
             if rec.visibility < filters.min_visibility:
@@ -214,7 +238,6 @@ def _cut_patch(
         hidden_samples = float((hidden & hit[..., None]).sum())
         visibility = visible_samples / max(visible_samples + hidden_samples, 1.0)
         occluded = int(((masks == OCCLUDER) & hit).sum())
-    points, lidar_depth = _lidar_for_patch(frame, box, K_patch, cam_from_obj, masks)
     return PatchRecord(
         patch_id=f"{frame.scene_id}/{frame.frame_index:03d}/{cam.name}/{box.object_id}",
         source=frame.source,
@@ -236,8 +259,8 @@ def _cut_patch(
         cam_from_obj=cam_from_obj,
         vehicle_from_obj=box.vehicle_from_obj,
         box_size=np.asarray(box.size, dtype=np.float64),
-        lidar_points=points,
-        lidar_depth=lidar_depth,
+        lidar_points=np.zeros((0, 3), dtype=np.float32),  # set by the caller
+        lidar_depth=np.zeros((res, res), dtype=np.float32),
         visibility=float(min(visibility, 1.0)),
         truncation=0.0,
         distance=0.0,
