@@ -175,13 +175,7 @@ def extract_frame_patches(
             if reason:
                 counts.removed[reason] += 1
                 continue
-            if box.object_id not in lidar:
-                lidar[box.object_id] = box_lidar_points(frame, box)
             rec = _cut_patch(frame, cam, box, cam_from_obj, x0, y0, side, cfg)
-            rec.lidar_points = lidar[box.object_id]
-            rec.lidar_depth = lidar_depth_image(
-                rec.lidar_points, K_of(rec), cam_from_obj, rec.masks
-            )
             rec.truncation = truncation
             rec.distance = distance
             if rec.visibility < filters.min_visibility:
@@ -190,6 +184,12 @@ def extract_frame_patches(
             if rec.object_pixels < filters.min_object_pixels:
                 counts.removed["object_pixels"] += 1
                 continue
+            if box.object_id not in lidar:
+                lidar[box.object_id] = box_lidar_points(frame, box)
+            rec.lidar_points = lidar[box.object_id]
+            rec.lidar_depth = lidar_depth_image(
+                rec.lidar_points, K_of(rec), cam_from_obj, rec.masks
+            )
             counts.kept += 1
             records.append(rec)
     return records, counts
