@@ -73,7 +73,9 @@ def make_frame(boxes: list[ObjectBox], scene_id: str = "scene-00000", index: int
     )
 
 
-def box(instance_id: int, x: float, y: float, size=(4.0, 2.0, 1.5), yaw: float = 0.0, cls="vehicle"):
+def box(
+    instance_id: int, x: float, y: float, size=(4.0, 2.0, 1.5), yaw: float = 0.0, cls="vehicle"
+):
     return ObjectBox(
         object_id=f"o{instance_id}",
         instance_id=instance_id,

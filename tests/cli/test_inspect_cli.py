@@ -4,9 +4,9 @@ import sys
 
 import numpy as np
 import pytest
+from boxworld import BoxWorldSource
 from PIL import Image
 
-from boxworld import BoxWorldSource
 from gina3d.cli.inspect import main as inspect_main
 from gina3d.cli.main import main as gina3d_main
 from gina3d.cli.synth import main as synth_main

@@ -1,6 +1,6 @@
 import numpy as np
+from boxworld import VEHICLE_FROM_CAM, K, box, make_frame
 
-from boxworld import K, VEHICLE_FROM_CAM, box, make_frame
 from gina3d.data.filters import FilterConfig
 from gina3d.data.patches import PatchConfig, extract_frame_patches
 from gina3d.data.schema import BACKGROUND, OBJECT, OCCLUDER
@@ -35,14 +35,18 @@ def test_rays_follow_the_patch_camera_and_hit_the_box_on_object_pixels():
     Kp = np.array([[fx, 0, cx], [0, fy, cy], [0, 0, 1]])
     # every ray, followed for any distance, projects back to its own pixel centre
     pts = rec.ray_origin + 5.0 * rec.ray_direction
-    uv, z = points_to_pixels(Kp, rec.cam_from_obj, pts.reshape(-1, 3).astype(np.float64))
+    uv, _z = points_to_pixels(Kp, rec.cam_from_obj, pts.reshape(-1, 3).astype(np.float64))
     rows, cols = np.mgrid[0:32, 0:32]
     np.testing.assert_allclose(uv[:, 0], cols.ravel() + 0.5, atol=1e-3)
     np.testing.assert_allclose(uv[:, 1], rows.ravel() + 0.5, atol=1e-3)
     # ray origins are the camera centre in the object frame
     cam_centre = invert(rec.cam_from_obj)[:3, 3]
-    np.testing.assert_allclose(rec.ray_origin.reshape(-1, 3), cam_centre[None].repeat(1024, 0), atol=1e-4)
-    _, _, hit = ray_box_intersect(rec.ray_origin.astype(float), rec.ray_direction.astype(float), rec.box_size)
+    np.testing.assert_allclose(
+        rec.ray_origin.reshape(-1, 3), cam_centre[None].repeat(1024, 0), atol=1e-4
+    )
+    _, _, hit = ray_box_intersect(
+        rec.ray_origin.astype(float), rec.ray_direction.astype(float), rec.box_size
+    )
     # object pixels are >= half covered: their centre ray meets the box for all but edge pixels
     assert hit[rec.masks == OBJECT].mean() > 0.95
 
@@ -106,7 +110,7 @@ def test_objects_behind_the_camera_are_not_candidates():
 def test_patch_camera_is_the_frame_camera_cropped():
     rec = patches_by_object(make_frame([box(1, 9.0, 0.0)]))[0]["o1"]
     np.testing.assert_allclose(rec.cam_from_obj, invert(VEHICLE_FROM_CAM) @ rec.vehicle_from_obj)
-    x0, y0, side = rec.crop
+    x0, _y0, side = rec.crop
     fx, _, cx, _ = rec.intrinsics
     np.testing.assert_allclose(fx, K[0, 0] * 32 / side)
     np.testing.assert_allclose(cx, (K[0, 2] - x0) * 32 / side)

@@ -1,11 +1,12 @@
 import json
 import os
+from typing import ClassVar
 
 import numpy as np
 import pytest
 import torch
-
 from boxworld import BoxWorldSource
+
 from gina3d.data.build import BuildConfig, assign_splits, build_dataset
 from gina3d.data.dataset import PatchDataset
 from gina3d.data.filters import FilterConfig
@@ -92,7 +93,7 @@ class Crash(BoxWorldSource):
 
 
 class CountingSource(BoxWorldSource):
-    calls: list = []
+    calls: ClassVar[list] = []
 
     def frames(self, scene_id):
         CountingSource.calls.append(scene_id)
@@ -117,7 +118,7 @@ def test_killed_build_leaves_no_readable_dataset_and_resumes(tmp_path):
 
 def test_resume_refuses_other_settings(tmp_path):
     build_dataset(BoxWorldSource(3), tmp_path, CFG, seed=0)
-    with pytest.raises(Gina3dError, match="other settings.*seed"):
+    with pytest.raises(Gina3dError, match=r"other settings.*seed"):
         build_dataset(BoxWorldSource(3), tmp_path, CFG, seed=1)
 
 
@@ -150,7 +151,9 @@ def test_missing_and_corrupt_shards_and_versions(tmp_path, dataset):
 def test_empty_dataset_and_unknown_split(tmp_path, dataset):
     with pytest.raises(Gina3dError, match="no split 'bogus'"):
         PatchDataset(dataset, split="bogus")
-    strict = BuildConfig(patches=PatchConfig(resolution=16), filters=FilterConfig(max_distance=1), workers=1)
+    strict = BuildConfig(
+        patches=PatchConfig(resolution=16), filters=FilterConfig(max_distance=1), workers=1
+    )
     build_dataset(BoxWorldSource(3), tmp_path / "empty", strict, seed=0)
     with pytest.raises(Gina3dError, match="empty"):
         dataset_stats(tmp_path / "empty")
