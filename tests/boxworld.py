@@ -37,10 +37,17 @@ def cast(boxes: list[ObjectBox], origins: np.ndarray, dirs: np.ndarray):
     return best, inst
 
 
-def make_frame(boxes: list[ObjectBox], scene_id: str = "scene-00000", index: int = 0) -> Frame:
+def make_frame(
+    boxes: list[ObjectBox],
+    scene_id: str = "scene-00000",
+    index: int = 0,
+    geometry: list[ObjectBox] | None = None,
+) -> Frame:
+    """A frame of ``boxes`` (labels); ``geometry`` (default: the boxes) is what rays hit."""
+    geometry = boxes if geometry is None else geometry
     cam_from_vehicle = invert(VEHICLE_FROM_CAM)
     origins, dirs = camera_rays(K, cam_from_vehicle, pixel_centres(H, W))
-    dist, inst = cast(boxes, origins, dirs)
+    dist, inst = cast(geometry, origins, dirs)
     z = dist * (dirs @ VEHICLE_FROM_CAM[:3, :3])[..., 2]  # distance along unit ray -> camera z
     depth = np.where(np.isfinite(dist), z, np.inf).astype(np.float32)
     palette = np.array([[90, 140, 200]] + [[40 * i % 255, 200, 80 * i % 255] for i in range(1, 9)])
@@ -50,13 +57,13 @@ def make_frame(boxes: list[ObjectBox], scene_id: str = "scene-00000", index: int
     el, az = np.meshgrid(np.radians(np.linspace(-15, 2, 32)), np.radians(np.linspace(-60, 60, 256)))
     ldirs = np.stack([np.cos(el) * np.cos(az), np.cos(el) * np.sin(az), np.sin(el)], -1)
     lorig = np.broadcast_to([0.0, 0.0, 2.0], ldirs.shape)
-    ldist, linst = cast(boxes, lorig, ldirs)
+    ldist, linst = cast(geometry, lorig, ldirs)
     hit = np.isfinite(ldist)
     points = (lorig + ldirs * ldist[..., None])[hit]
 
     def amodal(instance_id: int, Kp, cam_from_vehicle_p, w: int, h: int) -> np.ndarray:
         o, d = camera_rays(Kp, cam_from_vehicle_p, pixel_centres(h, w))
-        _, i = cast([b for b in boxes if b.instance_id == instance_id], o, d)
+        _, i = cast([b for b in geometry if b.instance_id == instance_id], o, d)
         return i == instance_id
 
     cam = CameraImage("FRONT", image, K, VEHICLE_FROM_CAM, depth=depth, instance=inst)

@@ -47,6 +47,9 @@ class PatchConfig:
     """At most this many samples per patch pixel along each axis."""
     occluder_tolerance: float = 0.05
     """Scene surfaces within this many metres of the box's far side count as background."""
+    floor_tolerance: float = 0.1
+    """Scene surfaces less than this many metres above the box's floor are the ground the
+    object stands on (road, markings, curb), never occluders."""
 
     def validate(self) -> None:
         if not 8 <= self.resolution <= 1024:
@@ -82,7 +85,7 @@ def _truncation(uv: np.ndarray, width: int, height: int) -> float:
 
 
 def _sample_labels(
-    cam: CameraImage, box: ObjectBox, cam_from_obj: np.ndarray, uv: np.ndarray, tol: float
+    cam: CameraImage, box: ObjectBox, cam_from_obj: np.ndarray, uv: np.ndarray, cfg: PatchConfig
 ) -> tuple[np.ndarray, np.ndarray]:
     """Label frame samples at pixel coordinates uv [...,2]; also return the frame rows/cols."""
     col = np.floor(uv[..., 0]).astype(np.int64)
@@ -93,12 +96,18 @@ def _sample_labels(
     is_obj = np.zeros(uv.shape[:-1], dtype=bool)
     if cam.instance is not None:
         is_obj = cam.instance[rc, cc] == box.instance_id
-    origins, dirs = camera_rays(cam.K, cam_from_obj, uv)
+    # every sample takes the label of the frame pixel it falls in: the ray through that
+    # pixel's centre is the one its depth and instance values belong to
+    centres = np.stack([cc, rc], axis=-1) + 0.5
+    origins, dirs = camera_rays(cam.K, cam_from_obj, centres)
     _, t_far, hit = ray_box_intersect(origins, dirs, box.size)
     if cam.depth is not None:
-        ray_len = np.linalg.norm(unproject_directions(cam.K, uv), axis=-1)
+        ray_len = np.linalg.norm(unproject_directions(cam.K, centres), axis=-1)
         scene_dist = cam.depth[rc, cc] * ray_len
-        hides = hit & (scene_dist < t_far - tol)
+        with np.errstate(invalid="ignore"):  # sky: inf * 0 in the height below is nan
+            height = origins[..., 2] + dirs[..., 2] * scene_dist  # object-frame z of the surface
+        above_floor = height > -box.size[2] / 2 + cfg.floor_tolerance
+        hides = hit & (scene_dist < t_far - cfg.occluder_tolerance) & above_floor
     elif cam.instance is not None:
         hides = hit & (cam.instance[rc, cc] != 0)
     else:
@@ -209,7 +218,7 @@ def _cut_patch(
     k = int(np.clip(np.ceil(side / res), 1, cfg.max_supersample))
     # sample positions in frame pixels [res*k, res*k, 2]: the centres of a res*k grid
     uv = pixel_centres(res * k, res * k) * (side / (res * k)) + np.array([x0, y0])
-    labels, inside = _sample_labels(cam, box, cam_from_obj, uv, cfg.occluder_tolerance)
+    labels, inside = _sample_labels(cam, box, cam_from_obj, uv, cfg)
     col = np.clip(np.floor(uv[..., 0]).astype(int), 0, cam.width - 1)
     row = np.clip(np.floor(uv[..., 1]).astype(int), 0, cam.height - 1)
     samples = np.where(inside[..., None], cam.image[row, col], 0).astype(np.float32)

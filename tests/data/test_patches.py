@@ -116,3 +116,21 @@ def test_patch_camera_is_the_frame_camera_cropped():
     np.testing.assert_allclose(cx, (K[0, 2] - x0) * 32 / side)
     centre = apply(rec.cam_from_obj, np.zeros(3))
     assert centre[2] > 0
+
+
+def test_ground_under_the_object_is_never_an_occluder():
+    # a car body raised 0.3 m above a slab whose top is 2 cm above the box floor (road
+    # markings, a low curb): rays under the body meet the slab inside the box, short of its
+    # far side, yet the ground cannot hide the car
+    ground = box(0, 20.0, 0.0, size=(80.0, 40.0, 0.12))
+    ground.vehicle_from_obj[2, 3] = -0.04  # top at z = 0.02
+    car = box(1, 16.0, 0.0, size=(4.0, 2.0, 1.5))
+    body = box(1, 16.0, 0.0, size=(4.0, 2.0, 1.2))
+    body.vehicle_from_obj[2, 3] = 0.3 + 0.6
+    frame = make_frame([ground, car], geometry=[ground, body])
+    rec = next(r for r in extract_frame_patches(frame, CFG, LOOSE)[0] if r.object_id == "o1")
+    assert not (rec.masks == OCCLUDER).any()
+    assert (rec.masks == BACKGROUND).sum() > 100
+    no_floor = PatchConfig(resolution=32, floor_tolerance=0.0)
+    recs, _ = extract_frame_patches(frame, no_floor, LOOSE)
+    assert (next(r for r in recs if r.object_id == "o1").masks == OCCLUDER).any()
