@@ -35,6 +35,11 @@ def build_parser() -> Parser:
         default=1 / 3,
         help="camera resolution relative to Waymo's 1920-pixel width",
     )
+    p.add_argument(
+        "--save-frames",
+        action="store_true",
+        help="also keep every frame (images, depth, segmentation, LiDAR, boxes)",
+    )
     p.add_argument("--scenes-per-shard", type=int, default=2, help="scenes per Parquet shard")
     p.add_argument("--max-distance", type=float, default=f.max_distance, help="metres")
     p.add_argument("--min-crop-px", type=float, default=f.min_crop_px, help="frame pixels")
@@ -68,6 +73,7 @@ def main(argv: list[str] | None = None) -> int:
         build = BuildConfig(
             scenes_per_shard=args.scenes_per_shard,
             workers=args.workers,
+            save_frames=args.save_frames,
             patches=PatchConfig(resolution=args.resolution),
             filters=FilterConfig(
                 max_distance=args.max_distance,

@@ -24,6 +24,7 @@ from gina3d import __version__
 from gina3d.atomic import atomic_write_json
 from gina3d.data.filters import FilterConfig, FilterCounts
 from gina3d.data.frame import Frame
+from gina3d.data.frame_io import save_frame
 from gina3d.data.patches import PatchConfig, extract_frame_patches
 from gina3d.data.schema import SCHEMA_VERSION
 from gina3d.data.shards import FORMAT, finished_shard, shard_name, write_shard
@@ -58,6 +59,8 @@ class BuildConfig:
     """Scenes stored together in one shard file (the unit of resuming)."""
     workers: int = 2
     """Worker processes building shards in parallel."""
+    save_frames: bool = False
+    """Also keep every frame (images, depth, segmentation, LiDAR, boxes) under frames/."""
     patches: PatchConfig = field(default_factory=PatchConfig)
     filters: FilterConfig = field(default_factory=FilterConfig)
 
@@ -107,6 +110,8 @@ def _build_shard(args: tuple) -> dict:
     records, counts = [], FilterCounts()
     for scene_id in scenes:
         for frame in source.frames(scene_id):
+            if cfg.save_frames:
+                save_frame(root, frame)
             recs, c = extract_frame_patches(frame, cfg.patches, cfg.filters)
             counts.add(c)
             records += recs
@@ -146,6 +151,7 @@ def build_dataset(source: SceneSource, out: str | os.PathLike, cfg: BuildConfig,
         "seed": seed,
         "split_fractions": list(cfg.split_fractions),
         "scenes_per_shard": cfg.scenes_per_shard,
+        "save_frames": cfg.save_frames,
         "patches": asdict(cfg.patches),
         "filters": asdict(cfg.filters),
     }
