@@ -1,12 +1,13 @@
 """A torch ``Dataset`` over a patch dataset's shards, decoding records into tensors.
 
-Random access reads one Parquet row group at a time and keeps the last one decoded per
-worker, so sequential and shuffled-within-shard access both stay cheap.
+Random access reads one Parquet row group at a time and keeps the last few decoded per
+process; ``BlockShuffleSampler`` orders indices so that each group is read once per epoch.
 """
 
 from __future__ import annotations
 
 import os
+from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +20,7 @@ from gina3d.errors import Gina3dError
 
 CLASSES = ("vehicle", "pedestrian", "cyclist")
 TIMES_OF_DAY = ("day", "dusk", "night")
+CACHED_ROW_GROUPS = 16  # decoded row groups kept per process (see data/sampler.py)
 
 
 class PatchDataset(Dataset):
@@ -57,16 +59,25 @@ class PatchDataset(Dataset):
         if not self._index:
             raise Gina3dError(f"{self.root}: dataset split '{split}' is empty")
         self._files: dict[int, object] = {}
-        self._cache_key: tuple[int, int] | None = None
-        self._cache_rows: list[dict] = []
+        self._cache: OrderedDict[tuple[int, int], list[dict]] = OrderedDict()
 
     def __len__(self) -> int:
         return len(self._index)
 
+    def row_groups(self) -> list[list[int]]:
+        """Dataset indices grouped by Parquet row group (the unit of reading)."""
+        groups: dict[tuple[int, int], list[int]] = {}
+        for i, (si, g, _) in enumerate(self._index):
+            groups.setdefault((si, g), []).append(i)
+        return list(groups.values())
+
     def record(self, index: int) -> PatchRecord:
         """The decoded record (numpy arrays) at ``index``."""
         si, g, r = self._index[index]
-        if self._cache_key != (si, g):
+        rows = self._cache.get((si, g))
+        if rows is not None:
+            self._cache.move_to_end((si, g))
+        else:
             if si not in self._files:
                 self._files[si] = open_shard(self.root, self.shards[si])
             try:
@@ -74,9 +85,11 @@ class PatchDataset(Dataset):
             except Exception as e:  # any Arrow/IO failure is a corrupt shard for the user
                 path = self.root / self.shards[si]["path"]
                 raise Gina3dError(f"{path}: corrupt shard ({str(e).splitlines()[0]})") from None
-            self._cache_rows = table.to_pylist()
-            self._cache_key = (si, g)
-        return decode_row(self._cache_rows[r])
+            rows = table.to_pylist()
+            self._cache[(si, g)] = rows
+            if len(self._cache) > CACHED_ROW_GROUPS:
+                self._cache.popitem(last=False)
+        return decode_row(rows[r])
 
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
         rec = self.record(index)
@@ -114,7 +127,7 @@ class PatchDataset(Dataset):
 
     def __getstate__(self) -> dict:  # open files are per process: DataLoader workers reopen
         state = dict(self.__dict__)
-        state.update(_files={}, _cache_key=None, _cache_rows=[])
+        state.update(_files={}, _cache=OrderedDict())
         return state
 
 

@@ -1,0 +1,1 @@
+"""Training: run directories, checkpoints, distributed helpers, the loop, stage tasks."""

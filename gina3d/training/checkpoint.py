@@ -1,0 +1,123 @@
+"""Checkpoints: safetensors weights + JSON configs, and a plain-typed resume state.
+
+Layout under ``RUN/checkpoints``::
+
+    step-00001200/<module>.safetensors   weights of each module (model, disc, ...)
+    step-00001200/model_config.json      the model's config (enough to rebuild it)
+    step-00001200/resume.pt              optimizers, step, epoch, RNG: tensors and plain
+                                         types only, loaded with weights_only=True
+    step-00001200/state.json             step, epoch, seconds trained, loss summary
+    latest                               name of the newest complete checkpoint
+
+A checkpoint is written into ``step-N.tmp`` and renamed when complete, then ``latest`` is
+replaced atomically: a process killed mid-write leaves a ``.tmp`` directory that is never
+loaded (and is removed by the next save).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from gina3d.atomic import atomic_write_bytes, atomic_write_json
+from gina3d.errors import Gina3dError
+
+
+def save_checkpoint(
+    run_dir: str | os.PathLike,
+    step: int,
+    modules: dict[str, torch.nn.Module],
+    model_config: dict,
+    resume: dict,
+    state: dict,
+    keep: int = 3,
+) -> Path:
+    """Write a complete checkpoint and point ``latest`` at it; keep the newest ``keep``."""
+    root = Path(run_dir) / "checkpoints"
+    root.mkdir(parents=True, exist_ok=True)
+    for stale in root.glob("*.tmp"):
+        shutil.rmtree(stale, ignore_errors=True)
+    name = f"step-{step:08d}"
+    tmp = root / f"{name}.tmp"
+    tmp.mkdir()
+    for key, module in modules.items():
+        tensors = {k: v.detach().contiguous().cpu() for k, v in module.state_dict().items()}
+        save_file(tensors, str(tmp / f"{key}.safetensors"))
+    (tmp / "model_config.json").write_text(json.dumps(model_config, indent=2))
+    torch.save(resume, tmp / "resume.pt")
+    (tmp / "state.json").write_text(json.dumps(state, indent=2))
+    for f in tmp.iterdir():
+        with open(f, "rb") as fh:
+            os.fsync(fh.fileno())
+    final = root / name
+    if final.exists():
+        shutil.rmtree(final)
+    os.replace(tmp, final)
+    atomic_write_bytes(root / "latest", (name + "\n").encode())
+    done = sorted(p for p in root.glob("step-*") if p.is_dir() and not p.name.endswith(".tmp"))
+    for old in done[:-keep] if keep > 0 else []:
+        if old != final:
+            shutil.rmtree(old, ignore_errors=True)
+    return final
+
+
+def latest_checkpoint(run_dir: str | os.PathLike) -> Path | None:
+    """The newest complete checkpoint directory, or None."""
+    root = Path(run_dir) / "checkpoints"
+    pointer = root / "latest"
+    if not pointer.exists():
+        return None
+    path = root / pointer.read_text().strip()
+    if not (path / "state.json").exists():
+        raise Gina3dError(f"{pointer}: points to {path.name}, which is incomplete or missing")
+    return path
+
+
+def load_weights(path: Path, modules: dict[str, torch.nn.Module], strict: bool = True) -> None:
+    for key, module in modules.items():
+        f = path / f"{key}.safetensors"
+        if not f.exists():
+            if strict:
+                raise Gina3dError(f"{f}: missing from checkpoint")
+            continue
+        try:
+            tensors = load_file(str(f))
+        except Exception as e:  # safetensors raises its own error types
+            raise Gina3dError(f"{f}: unreadable weights ({e})") from None
+        module.load_state_dict(tensors, strict=True)
+
+
+def load_resume(path: Path) -> dict:
+    return torch.load(path / "resume.pt", weights_only=True, map_location="cpu")
+
+
+def load_state(path: Path) -> dict:
+    return json.loads((path / "state.json").read_text())
+
+
+def write_json(path: str | os.PathLike, obj: dict) -> None:
+    atomic_write_json(path, obj)
+
+
+def load_stage1(run_dir: str | os.PathLike, device: str = "cpu"):
+    """The newest stage-1 model of a run, in eval mode, and its saved config dict."""
+    from gina3d.config import from_dict
+    from gina3d.models.config import ModelConfig
+    from gina3d.models.stage1 import Stage1Model
+
+    if not Path(run_dir).exists():
+        raise Gina3dError(f"{run_dir}: no such run directory")
+    path = latest_checkpoint(run_dir)
+    if path is None:
+        raise Gina3dError(f"{run_dir}: no checkpoint yet (train stage 1 first)")
+    cfg = json.loads((path / "model_config.json").read_text())
+    if cfg.get("kind") != "stage1":
+        raise Gina3dError(f"{path}: not a stage-1 checkpoint (kind {cfg.get('kind')!r})")
+    model = Stage1Model(from_dict(ModelConfig, cfg["model"]))
+    load_weights(path, {"model": model})
+    return model.to(device).eval(), cfg

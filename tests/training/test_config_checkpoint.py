@@ -1,0 +1,83 @@
+from dataclasses import dataclass, field
+
+import pytest
+import torch
+
+from gina3d.config import apply_overrides, from_dict, load_yaml, save_yaml, to_dict
+from gina3d.errors import Gina3dError
+from gina3d.training import checkpoint as ckpt
+
+
+@dataclass
+class Inner:
+    a: int = 1
+    b: float = 0.5
+    name: str | None = None
+
+
+@dataclass
+class Outer:
+    inner: Inner = field(default_factory=Inner)
+    sizes: tuple[float, float] = (1.0, 2.0)
+    flag: bool = True
+
+
+def test_yaml_round_trip_and_strictness(tmp_path):
+    cfg = Outer(Inner(3, 0.25, "x"), (4.0, 5.0), False)
+    save_yaml(cfg, tmp_path / "c.yaml")
+    assert load_yaml(Outer, tmp_path / "c.yaml") == cfg
+    with pytest.raises(Gina3dError, match="unknown config key 'inner.c'"):
+        from_dict(Outer, {"inner": {"c": 1}})
+    with pytest.raises(Gina3dError, match="'inner.a': expected int"):
+        from_dict(Outer, {"inner": {"a": "three"}})
+    assert from_dict(Outer, {"inner": {"b": 2}}).inner.b == 2.0  # ints are fine for floats
+
+
+def test_overrides():
+    cfg = apply_overrides(Outer(), ["inner.a=7", "flag=false", "sizes=[1, 3]"])
+    assert cfg.inner.a == 7 and cfg.flag is False and cfg.sizes == (1.0, 3.0)
+    with pytest.raises(Gina3dError, match="unknown config key 'inner.zzz'"):
+        apply_overrides(Outer(), ["inner.zzz=1"])
+    with pytest.raises(Gina3dError, match="must look like"):
+        apply_overrides(Outer(), ["inner.a"])
+    assert to_dict(Outer())["sizes"] == [1.0, 2.0]
+
+
+def test_checkpoint_round_trip_keep_and_half_written(tmp_path):
+    net = torch.nn.Linear(3, 2)
+    opt = torch.optim.AdamW(net.parameters())
+    net(torch.randn(4, 3)).sum().backward()
+    opt.step()
+    for step in (1, 2, 3, 4):
+        ckpt.save_checkpoint(
+            tmp_path,
+            step,
+            {"model": net},
+            {"kind": "x"},
+            {"optimizers": {"model": opt.state_dict()}},
+            {"step": step},
+            keep=2,
+        )
+    dirs = sorted(p.name for p in (tmp_path / "checkpoints").glob("step-*"))
+    assert dirs == ["step-00000003", "step-00000004"]
+    # a checkpoint killed mid-write is a .tmp directory: never loaded
+    (tmp_path / "checkpoints" / "step-00000005.tmp").mkdir()
+    latest = ckpt.latest_checkpoint(tmp_path)
+    assert latest.name == "step-00000004" and ckpt.load_state(latest)["step"] == 4
+    other = torch.nn.Linear(3, 2)
+    ckpt.load_weights(latest, {"model": other})
+    assert torch.equal(other.weight, net.weight)
+    resume = ckpt.load_resume(latest)  # weights_only=True: plain types and tensors only
+    opt2 = torch.optim.AdamW(other.parameters())
+    opt2.load_state_dict(resume["optimizers"]["model"])
+    (latest / "model.safetensors").write_bytes(b"garbage")
+    with pytest.raises(Gina3dError, match="unreadable weights"):
+        ckpt.load_weights(latest, {"model": other})
+
+
+def test_no_checkpoint_is_none_and_dangling_pointer_is_an_error(tmp_path):
+    assert ckpt.latest_checkpoint(tmp_path) is None
+    (tmp_path / "checkpoints").mkdir()
+    (tmp_path / "checkpoints" / "latest").write_text("step-00000009\n")
+    with pytest.raises(Gina3dError, match="incomplete or missing"):
+        ckpt.latest_checkpoint(tmp_path)
