@@ -1,0 +1,1 @@
+"""Evaluation: image metrics, novel-view cameras and ground truth, reconstruction metrics."""
