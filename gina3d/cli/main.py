@@ -9,6 +9,8 @@ VERBS = {
     "demo": ("gina3d.cli.demo", "the main job end to end on tiny settings"),
     "synth": ("gina3d.cli.synth", "build a patch dataset from the built-in synthetic world"),
     "inspect": ("gina3d.cli.inspect", "print a dataset's counts; write a contact sheet"),
+    "train": ("gina3d.cli.train", "train stage 1 (tokenizer) on a patch dataset"),
+    "eval": ("gina3d.cli.eval", "evaluate a trained model (recon: stage-1 reconstruction)"),
 }
 
 

@@ -1,0 +1,1 @@
+"""Stage-1 loss terms: reconstruction, masks, LiDAR depth, adversarial (one file each)."""

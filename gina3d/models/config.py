@@ -1,0 +1,131 @@
+"""Stage-1 model configuration: one dataclass for encoder, quantiser, decoder, field, renderer.
+
+The defaults are the "cpu" preset: small enough that stage 1 learns something useful in
+about half an hour on two CPU cores. ``tiny_model_config`` is the scale used by tests.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass
+class ModelConfig:
+    """Sizes and switches of the stage-1 encoder-decoder (GINA-3D, Shen et al. 2023)."""
+
+    image_size: int = 64
+    """Side H = W of the input object patch in pixels."""
+    patch_size: int = 8
+    """ViT patch side in pixels; ``image_size`` must be a multiple of it."""
+    width: int = 128
+    """Transformer width D of the encoder and decoder."""
+    heads: int = 4
+    """Attention heads; ``width`` must be a multiple of it."""
+    encoder_depth: int = 4
+    """Self-attention blocks over the image tokens."""
+    use_ray_embedding: bool = True
+    """Feed per-pixel object-frame unit ray directions to the encoder as 3 extra channels."""
+    plane_tokens: int = 8
+    """h = w of each plane's token grid; the token count is T = 3 * h * w."""
+    cross_depth: int = 2
+    """Blocks of (cross-attention to the image, self-attention among tri-plane queries)."""
+    codebook_size: int = 512
+    """K, the number of discrete codes."""
+    code_dim: int = 32
+    """C, the dimension of a code (the encoder projects D -> C before quantising)."""
+    codebook_l2: bool = True
+    """L2-normalise codes and encoder outputs (cosine-similarity lookup, ViT-VQGAN)."""
+    codebook_ema: bool = False
+    """Update codes by exponential moving averages instead of the codebook loss."""
+    ema_decay: float = 0.99
+    """Decay of the EMA codebook updates and of the per-code usage counts."""
+    commitment: float = 0.25
+    """Weight beta of the commitment term ||z - sg(e)||^2 inside the VQ loss."""
+    dead_code_threshold: float = 1e-3
+    """A code whose EMA share of assignments falls below this is dead (1/K = uniform)."""
+    dead_code_restart: bool = True
+    """Re-initialise dead codes from the batch's worst-represented encoder outputs."""
+    decoder_depth: int = 4
+    """Self-attention blocks over the T tokens in the decoder."""
+    plane_resolution: int = 32
+    """R, the side of each output feature plane: plane_tokens * 2^k for some k >= 0."""
+    plane_features: int = 32
+    """F, feature channels of each plane."""
+    field_hidden: int = 64
+    """Hidden width of the MLP from tri-plane features to density and colour."""
+    semantic_classes: int = 0
+    """Semantic logits predicted by the field (0 = none)."""
+    samples_stratified: int = 24
+    """Stratified samples per ray inside the box."""
+    samples_importance: int = 16
+    """Extra samples per ray drawn from the stratified samples' weights (0 = none)."""
+    density_bias: float = -2.0
+    """Added to the raw density before the activation so training starts mostly empty."""
+    density_activation: str = "trunc_exp"
+    """"trunc_exp" (exp with a clamped gradient) or "softplus"."""
+
+    def validate(self) -> None:
+        """Raise ValueError naming the first bad field."""
+        positive = (
+            "image_size patch_size width heads encoder_depth plane_tokens cross_depth "
+            "codebook_size code_dim decoder_depth plane_resolution plane_features "
+            "field_hidden samples_stratified"
+        ).split()
+        for name in positive:
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"ModelConfig.{name} must be a positive integer, got {value!r}")
+        for name in ("semantic_classes", "samples_importance"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 0:
+                raise ValueError(f"ModelConfig.{name} must be an integer >= 0, got {value!r}")
+        if self.image_size % self.patch_size:
+            raise ValueError(
+                f"ModelConfig.image_size ({self.image_size}) must be a multiple of "
+                f"patch_size ({self.patch_size})"
+            )
+        if self.width % self.heads:
+            raise ValueError(
+                f"ModelConfig.width ({self.width}) must be a multiple of heads ({self.heads})"
+            )
+        ratio = self.plane_resolution // self.plane_tokens
+        if self.plane_resolution % self.plane_tokens or ratio & (ratio - 1):
+            raise ValueError(
+                f"ModelConfig.plane_resolution ({self.plane_resolution}) must be plane_tokens "
+                f"({self.plane_tokens}) times a power of two"
+            )
+        if not 0.0 < self.ema_decay < 1.0:
+            raise ValueError(f"ModelConfig.ema_decay must be in (0, 1), got {self.ema_decay}")
+        if self.commitment < 0 or self.dead_code_threshold < 0:
+            raise ValueError("ModelConfig.commitment and dead_code_threshold must be >= 0")
+        if self.density_activation not in ("trunc_exp", "softplus"):
+            raise ValueError(
+                "ModelConfig.density_activation must be 'trunc_exp' or 'softplus', "
+                f"got {self.density_activation!r}"
+            )
+
+    @property
+    def num_tokens(self) -> int:
+        """T = 3 * plane_tokens^2."""
+        return 3 * self.plane_tokens**2
+
+
+def tiny_model_config(image_size: int = 32) -> ModelConfig:
+    """A model small enough for unit tests (one training step well under 0.1 s)."""
+    return ModelConfig(
+        image_size=image_size,
+        patch_size=next(p for p in range(max(1, image_size // 4), 0, -1) if image_size % p == 0),
+        width=32,
+        heads=2,
+        encoder_depth=1,
+        plane_tokens=4,
+        cross_depth=1,
+        codebook_size=64,
+        code_dim=8,
+        decoder_depth=1,
+        plane_resolution=16,
+        plane_features=8,
+        field_hidden=16,
+        samples_stratified=8,
+        samples_importance=4,
+    )

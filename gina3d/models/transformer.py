@@ -1,0 +1,106 @@
+"""Pre-norm transformer blocks shared by the encoder and decoder, and tri-plane embeddings.
+
+Attention uses ``torch.nn.functional.scaled_dot_product_attention``. ``cuda_autocast`` is
+the one place mixed precision is switched on: around transformer stacks, on CUDA only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+
+def cuda_autocast(x: Tensor) -> contextlib.AbstractContextManager:
+    """bf16 autocast when ``x`` lives on a GPU; a no-op on CPU."""
+    if x.is_cuda:
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+class Attention(nn.Module):
+    """Multi-head attention; self-attention when ``context`` is None."""
+
+    def __init__(self, width: int, heads: int) -> None:
+        super().__init__()
+        self.heads = heads
+        self.q = nn.Linear(width, width)
+        self.kv = nn.Linear(width, 2 * width)
+        self.out = nn.Linear(width, width)
+
+    def forward(self, x: Tensor, context: Tensor | None = None) -> Tensor:
+        context = x if context is None else context
+        b, n, d = x.shape
+        m = context.shape[1]
+        h = self.heads
+        q = self.q(x).view(b, n, h, d // h).transpose(1, 2)  # [B,heads,N,D/heads]
+        k, v = self.kv(context).view(b, m, 2, h, d // h).permute(2, 0, 3, 1, 4)
+        y = F.scaled_dot_product_attention(q, k, v)  # [B,heads,N,D/heads]
+        return self.out(y.transpose(1, 2).reshape(b, n, d))
+
+
+class Block(nn.Module):
+    """Pre-norm block: [cross-attention to a context], self-attention, MLP (4x)."""
+
+    def __init__(self, width: int, heads: int, cross: bool = False) -> None:
+        super().__init__()
+        self.cross = Attention(width, heads) if cross else None
+        self.norm_x = nn.LayerNorm(width) if cross else None
+        self.norm_c = nn.LayerNorm(width) if cross else None
+        self.norm1 = nn.LayerNorm(width)
+        self.attn = Attention(width, heads)
+        self.norm2 = nn.LayerNorm(width)
+        self.mlp = nn.Sequential(
+            nn.Linear(width, 4 * width), nn.GELU(), nn.Linear(4 * width, width)
+        )
+
+    def forward(self, x: Tensor, context: Tensor | None = None) -> Tensor:
+        if self.cross is not None:
+            x = x + self.cross(self.norm_x(x), self.norm_c(context))
+        x = x + self.attn(self.norm1(x))
+        return x + self.mlp(self.norm2(x))
+
+
+def sincos_2d(h: int, w: int, width: int) -> Tensor:
+    """Fixed 2D sine-cosine position encoding [h*w, D] (half the channels per axis)."""
+    quarter = width // 4
+    freq = torch.exp(-math.log(10000.0) * torch.arange(quarter) / max(quarter, 1))  # [D/4]
+    rows, cols = torch.meshgrid(
+        torch.arange(h, dtype=torch.float32), torch.arange(w, dtype=torch.float32), indexing="ij"
+    )
+    parts = []
+    for coord in (cols.reshape(-1), rows.reshape(-1)):  # [h*w]
+        angle = coord[:, None] * freq[None]  # [h*w,D/4]
+        parts += [angle.sin(), angle.cos()]
+    enc = torch.cat(parts, dim=1)  # [h*w,4*(D/4)]
+    return F.pad(enc, (0, width - enc.shape[1]))  # [h*w,D]
+
+
+class TriplaneEmbedding(nn.Module):
+    """Position of each of the T = 3*h*w tri-plane tokens: learned plane + fixed 2D code.
+
+    Token order is plane-major: token ``p*h*w + i*w + j`` is plane p, row i, column j.
+    ``scale`` multiplies the fixed 2D code (the encoder's queries use a small one so that
+    their image content, not their position, dominates the latents from the start).
+    """
+
+    def __init__(self, plane_tokens: int, width: int, scale: float = 1.0) -> None:
+        super().__init__()
+        self.plane = nn.Parameter(torch.randn(3, 1, width) * 0.02)  # [P,1,D]
+        pos = sincos_2d(plane_tokens, plane_tokens, width)[None] * scale  # [1,h*w,D]
+        self.register_buffer("pos", pos, persistent=False)
+
+    def forward(self) -> Tensor:
+        return (self.plane + self.pos).reshape(1, -1, self.pos.shape[-1])  # [1,T,D]
+
+
+def init_linear(module: nn.Module) -> None:
+    """Truncated-normal (std 0.02) weights and zero biases for every Linear in ``module``."""
+    for m in module.modules():
+        if isinstance(m, nn.Linear):
+            nn.init.trunc_normal_(m.weight, std=0.02)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)

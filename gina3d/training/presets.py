@@ -1,0 +1,103 @@
+"""Named stage-1 presets: model size, losses and optimisation for each kind of machine.
+
+``tiny``: tests, seconds on a CPU. ``cpu``: learns on 2 CPU cores in about 30 minutes.
+``gpu128`` / ``gpu256``: one or more GPUs at 128 or 256 pixels.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from gina3d.errors import Gina3dError
+from gina3d.models.config import ModelConfig, tiny_model_config
+from gina3d.training.loop import TrainConfig
+from gina3d.training.stage1_objective import LossConfig
+
+
+@dataclass
+class Stage1Config:
+    """Everything a stage-1 run needs; saved as RUN/config.yaml."""
+
+    preset: str = "cpu"
+    """Name of the preset this config started from."""
+    data: str = ""
+    """Dataset directory (holds manifest.json)."""
+    model: ModelConfig = field(default_factory=ModelConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+
+def stage1_preset(name: str, image_size: int) -> Stage1Config:
+    """The preset ``name`` for patches of ``image_size`` pixels."""
+    if name == "tiny":
+        return Stage1Config(
+            preset=name,
+            model=tiny_model_config(image_size),
+            loss=LossConfig(rays_per_image=64, adversarial_start=4, adversarial_resolution=16),
+            train=TrainConfig(
+                batch_size=2,
+                max_steps=8,
+                warmup_steps=2,
+                log_every=2,
+                sample_every=4,
+                checkpoint_every=4,
+                num_workers=0,
+            ),
+        )
+    if name == "cpu":
+        return Stage1Config(
+            preset=name,
+            model=ModelConfig(image_size=image_size),
+            loss=LossConfig(),
+            train=TrainConfig(
+                batch_size=8,
+                lr=3e-4,
+                sample_every=250,
+                checkpoint_every=500,
+                checkpoint_minutes=5.0,
+                num_workers=1,
+            ),
+        )
+    if name in ("gpu128", "gpu256"):
+        res = 128 if name == "gpu128" else 256
+        if image_size != res:
+            raise Gina3dError(
+                f"preset {name} expects {res}-pixel patches, the dataset has {image_size}"
+            )
+        model = replace(
+            ModelConfig(image_size=res),
+            patch_size=8 if res == 128 else 16,
+            width=384,
+            heads=6,
+            encoder_depth=8,
+            plane_tokens=16,
+            cross_depth=4,
+            codebook_size=1024,
+            decoder_depth=8,
+            plane_resolution=64 if res == 128 else 128,
+            plane_features=32,
+            field_hidden=64,
+            samples_stratified=48,
+            samples_importance=32,
+        )
+        return Stage1Config(
+            preset=name,
+            model=model,
+            loss=LossConfig(
+                rays_per_image=2048 if res == 128 else 4096,
+                adversarial_start=10_000,
+                adversarial_resolution=64,
+            ),
+            train=TrainConfig(
+                batch_size=16,
+                lr=2e-4,
+                sample_every=1000,
+                checkpoint_every=2000,
+                checkpoint_minutes=15.0,
+                num_workers=6,
+            ),
+        )
+    raise Gina3dError(f"unknown preset '{name}' (presets: tiny, cpu, gpu128, gpu256)")
+
+
+PRESETS = ("tiny", "cpu", "gpu128", "gpu256")

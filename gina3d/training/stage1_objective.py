@@ -1,0 +1,274 @@
+"""The stage-1 objective: losses of one batch for the model and for the discriminator.
+
+Per image, ``rays_per_image`` pixel rays are drawn with the caller's generator:
+``object_ray_fraction`` of them from object pixels, the rest from background pixels (and,
+in the naive ablation, occluder pixels). If an image has no pixel of one kind, all its rays
+come from the other; if it has neither, rays are drawn uniformly and carry no weight.
+
+Occlusion handling (``occlusion_aware``): occluder pixels are ignored by every loss (they
+are not observations of the object, which may continue behind the occluder). With it off
+(the naive baseline) every non-object pixel is background, so the object is pushed to be
+empty wherever it was hidden.
+
+Adversarial and perceptual terms compare full renders of the input view at
+``adversarial_resolution`` with the real patch. Both are composited over a constant grey
+(0.5): real = object pixels over grey (area-downsampled), fake = rendered colour over grey
+by its opacity, so neither the scene background nor the render's empty space gives the
+discriminator a shortcut. In occlusion-aware mode the fake's occluder pixels are set to the
+same grey as the real's, so hidden parts are neither rewarded nor punished.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from gina3d.losses import adversarial as adv
+from gina3d.losses.lidar import lidar_depth_l1
+from gina3d.losses.mask import background_opacity, mask_bce
+from gina3d.losses.reconstruction import masked_mean, perceptual, psnr, rgb_l1, rgb_l2
+from gina3d.models.discriminator import PatchDiscriminator, downsample, with_mask
+from gina3d.models.quantizer import VQOutput
+from gina3d.models.stage1 import Stage1Model, image_rays, intrinsics_matrix
+
+GREY = 0.5
+
+
+@dataclass
+class LossConfig:
+    """Weights and switches of the stage-1 losses."""
+
+    rgb_l1: float = 1.0
+    """L1 colour error on object rays."""
+    rgb_l2: float = 0.0
+    """Squared colour error on object rays."""
+    perceptual: float = 0.0
+    """Feature-space L1 on full renders (needs a ``feature_net``; ignored without one)."""
+    mask: float = 0.5
+    """BCE between rendered opacity and the object mask (object and background rays)."""
+    background_opacity: float = 1.0
+    """Mean rendered opacity on background rays."""
+    lidar_depth: float = 0.1
+    """L1 between expected ray distance and LiDAR distance, divided by the box diagonal."""
+    codebook: float = 1.0
+    """Weight of the VQ loss (codebook + commitment terms)."""
+    adversarial: float = 0.05
+    """Generator adversarial term on full renders."""
+    adversarial_start: int = 2000
+    """Step from which the adversarial terms (generator and discriminator) are on."""
+    adversarial_kind: str = "hinge"
+    """"hinge" or "non_saturating"."""
+    r1_gamma: float = 1.0
+    """Weight gamma of the R1 penalty gamma/2 E||grad D(real)||^2."""
+    r1_every: int = 4
+    """Lazy R1: applied every this many steps, scaled by it (0 = never)."""
+    occlusion_aware: bool = True
+    """Ignore occluder pixels (False = naive: every non-object pixel is background)."""
+    use_lidar: bool = True
+    """Use the LiDAR depth term."""
+    rays_per_image: int = 512
+    """Pixel rays rendered per image each step."""
+    object_ray_fraction: float = 0.6
+    """Share of the sampled rays drawn from object pixels."""
+    adversarial_resolution: int = 32
+    """Side of the full renders used by the adversarial and perceptual terms."""
+
+
+def sample_pixels(
+    positive: Tensor, negative: Tensor, count: int, fraction: float, generator: torch.Generator
+) -> Tensor:
+    """Flat pixel indices [B,count]: round(count*fraction) from ``positive`` [B,H*W] pixels,
+    the rest from ``negative`` ones (with replacement; falls back as the module says)."""
+    dev = generator.device
+    pos, neg = positive.to(dev).float(), negative.to(dev).float()
+    has_pos, has_neg = pos.sum(1, keepdim=True) > 0, neg.sum(1, keepdim=True) > 0  # [B,1]
+    uniform = torch.ones_like(pos)
+    pos_w = torch.where(has_pos, pos, torch.where(has_neg, neg, uniform))  # [B,H*W]
+    neg_w = torch.where(has_neg, neg, torch.where(has_pos, pos, uniform))
+    n_pos = min(count, max(0, round(count * fraction)))
+    parts = []
+    if n_pos:
+        parts.append(torch.multinomial(pos_w, n_pos, replacement=True, generator=generator))
+    if count - n_pos:
+        parts.append(torch.multinomial(neg_w, count - n_pos, replacement=True, generator=generator))
+    return torch.cat(parts, dim=1).to(positive.device)  # [B,count]
+
+
+def _gather(image: Tensor, idx: Tensor) -> Tensor:
+    """[B,H,W(,C)] -> values at flat pixel indices idx [B,N] -> [B,N(,C)]."""
+    b = image.shape[0]
+    flat = image.reshape(b, -1, *image.shape[3:])
+    if flat.dim() == 2:
+        return flat.gather(1, idx)
+    return flat.gather(1, idx[..., None].expand(-1, -1, flat.shape[-1]))
+
+
+class Stage1Objective:
+    """Computes ``generator_loss`` and ``discriminator_loss`` for a batch (see module doc)."""
+
+    def __init__(
+        self,
+        model: Stage1Model,
+        disc: PatchDiscriminator | None,
+        cfg: LossConfig,
+        feature_net: Callable[[Tensor], Tensor | list[Tensor]] | None = None,
+    ) -> None:
+        if cfg.adversarial_kind not in adv.KINDS:
+            raise ValueError(f"LossConfig.adversarial_kind must be one of {adv.KINDS}")
+        if not 0.0 <= cfg.object_ray_fraction <= 1.0 or cfg.rays_per_image < 1:
+            raise ValueError("LossConfig: object_ray_fraction in [0,1], rays_per_image >= 1")
+        self.model, self.disc, self.cfg, self.feature_net = model, disc, cfg, feature_net
+        self._cache: tuple | None = None  # (step, rgb tensor id, fake, real) for the disc
+
+    def _adversarial_on(self, step: int) -> bool:
+        return (
+            self.disc is not None
+            and self.cfg.adversarial > 0
+            and step >= self.cfg.adversarial_start
+        )
+
+    def generator_loss(
+        self, batch: dict[str, Tensor], step: int, generator: torch.Generator
+    ) -> tuple[Tensor, dict[str, float]]:
+        """Total weighted loss (a scalar with a graph) and a dict of logged floats.
+
+        The encoder sees the raw patch (as at evaluation); ``loss_terms`` does the rest.
+        """
+        triplane, vq = self.model(batch["rgb"], batch["ray_direction"])  # [B,3,F,R,R]
+        return self.loss_terms(batch, triplane, vq, step, generator)
+
+    def loss_terms(
+        self,
+        batch: dict[str, Tensor],
+        triplane: Tensor,
+        vq: VQOutput,
+        step: int,
+        generator: torch.Generator,
+    ) -> tuple[Tensor, dict[str, float]]:
+        """The losses of a batch given its tri-planes [B,3,F,R,R] and quantiser output."""
+        cfg, model = self.cfg, self.model
+        rgb, box = batch["rgb"], batch["box_size"]
+
+        obj = batch["object_mask"].flatten(1)  # [B,H*W]
+        occ = batch["occluder_mask"].flatten(1)
+        bg = batch["background_mask"].flatten(1)
+        neg = bg if cfg.occlusion_aware else bg + occ
+        idx = sample_pixels(obj, neg, cfg.rays_per_image, cfg.object_ray_fraction, generator)
+        out = model.render_rays(
+            triplane,
+            _gather(batch["ray_origin"], idx),
+            _gather(batch["ray_direction"], idx),
+            box,
+            generator=generator,
+            perturb=True,
+        )  # rgb [B,N,3], opacity [B,N], depth [B,N]
+        target = _gather(rgb.permute(0, 2, 3, 1), idx)  # [B,N,3]
+        w_obj, w_bg, w_occ = _gather(obj, idx), _gather(bg, idx), _gather(occ, idx)  # [B,N]
+        w_neg = w_bg if cfg.occlusion_aware else w_bg + w_occ
+
+        terms: dict[str, Tensor] = {}
+        zero = out["opacity"].sum() * 0.0
+        terms["rgb_l1"] = rgb_l1(out["rgb"], target, w_obj) if cfg.rgb_l1 else zero
+        terms["rgb_l2"] = rgb_l2(out["rgb"], target, w_obj) if cfg.rgb_l2 else zero
+        terms["mask"] = mask_bce(out["opacity"], w_obj, w_obj + w_neg) if cfg.mask else zero
+        terms["background_opacity"] = background_opacity(out["opacity"], w_neg)
+        terms["lidar_depth"] = zero
+        if cfg.use_lidar and cfg.lidar_depth:
+            lidar = _gather(batch["lidar_depth"], idx)
+            terms["lidar_depth"] = lidar_depth_l1(out["depth"], lidar, box, w_obj)
+        terms["codebook"] = vq.loss
+        terms["perceptual"] = zero
+        terms["adversarial"] = zero
+
+        use_perceptual = cfg.perceptual > 0 and self.feature_net is not None
+        if self._adversarial_on(step) or use_perceptual:
+            fake, real = self._views(batch, triplane, generator)  # [B,3(+1),r,r]
+            if use_perceptual:
+                terms["perceptual"] = perceptual(self.feature_net, fake[:, :3], real[:, :3])
+            if self._adversarial_on(step):
+                for p in self.disc.parameters():
+                    p.requires_grad_(False)
+                try:
+                    logits = self.disc(fake)
+                finally:
+                    for p in self.disc.parameters():
+                        p.requires_grad_(True)
+                terms["adversarial"] = adv.generator_adversarial(logits, cfg.adversarial_kind)
+                self._cache = (step, id(rgb), fake.detach(), real.detach())
+
+        weights = {name: getattr(cfg, name) for name in terms}
+        total = sum(weights[k] * v for k, v in terms.items())
+        logs = {k: float(v.detach()) for k, v in terms.items()}
+        logs.update(
+            loss=float(total.detach()),
+            psnr=psnr(out["rgb"], target, w_obj),
+            opacity_object=float(masked_mean(out["opacity"].detach(), w_obj)),
+            opacity_background=float(masked_mean(out["opacity"].detach(), w_bg)),
+            vq_perplexity=float(vq.perplexity),
+            vq_usage=float(vq.usage),
+            vq_restarts=float(model.quantizer.restarts),
+        )
+        if float(w_occ.sum()) > 0:
+            logs["opacity_occluder"] = float(masked_mean(out["opacity"].detach(), w_occ))
+        return total, logs
+
+    def discriminator_loss(
+        self, batch: dict[str, Tensor], step: int, generator: torch.Generator
+    ) -> tuple[Tensor | None, dict[str, float]]:
+        """Discriminator loss (+ lazy R1), or None before ``adversarial_start`` / without one.
+
+        Reuses the fake renders of the last ``generator_loss`` call on the same batch and
+        step; otherwise renders them again without gradients.
+        """
+        cfg = self.cfg
+        if not self._adversarial_on(step):
+            return None, {}
+        if self._cache is not None and self._cache[:2] == (step, id(batch["rgb"])):
+            fake, real = self._cache[2], self._cache[3]
+        else:
+            with torch.no_grad():
+                triplane, _ = self.model(batch["rgb"], batch["ray_direction"])
+                fake, real = self._views(batch, triplane, generator)
+        self._cache = None
+        real_logits, fake_logits = self.disc(real), self.disc(fake.detach())
+        loss = adv.discriminator_adversarial(real_logits, fake_logits, cfg.adversarial_kind)
+        logs = {
+            "disc_loss": float(loss.detach()),
+            "disc_real": float(real_logits.detach().mean()),
+            "disc_fake": float(fake_logits.detach().mean()),
+        }
+        if cfg.r1_gamma > 0 and cfg.r1_every > 0 and step % cfg.r1_every == 0:
+            r1 = adv.r1_penalty(self.disc, real)
+            loss = loss + cfg.r1_gamma * cfg.r1_every * r1
+            logs["r1"] = float(r1.detach())
+        return loss, logs
+
+    def _views(
+        self, batch: dict[str, Tensor], triplane: Tensor, generator: torch.Generator
+    ) -> tuple[Tensor, Tensor]:
+        """Fake and real input views at ``adversarial_resolution``, over grey (module doc)."""
+        r = self.cfg.adversarial_resolution
+        rgb = batch["rgb"].float()  # [B,3,H,W]
+        b, _, h, w = rgb.shape
+        K = intrinsics_matrix(batch["intrinsics"]).clone()  # [B,3,3]
+        K[:, 0] *= r / w  # the whole patch as a crop: x0 = y0 = 0, side = H
+        K[:, 1] *= r / h
+        origins, directions = image_rays(K, batch["cam_from_obj"], r, r)  # [B,r*r,3]
+        out = self.model.render_rays(
+            triplane, origins, directions, batch["box_size"], generator=generator, perturb=True
+        )
+        opacity = out["opacity"].view(b, 1, r, r)
+        fake = out["rgb"].transpose(1, 2).reshape(b, 3, r, r) + (1.0 - opacity) * GREY
+        obj = downsample(batch["object_mask"][:, None].float(), r)  # [B,1,r,r]
+        real = downsample(rgb * batch["object_mask"][:, None], r) + (1.0 - obj) * GREY
+        if self.cfg.occlusion_aware:
+            occ = downsample(batch["occluder_mask"][:, None].float(), r)  # [B,1,r,r]
+            fake = fake * (1.0 - occ) + GREY * occ
+            opacity = opacity * (1.0 - occ)
+        return (
+            with_mask(fake, opacity[:, 0], self.disc) if self.disc is not None else fake,
+            with_mask(real, obj[:, 0], self.disc) if self.disc is not None else real,
+        )
