@@ -9,6 +9,8 @@ finite, stopping with a clear message when they persist.
 
 from __future__ import annotations
 
+import signal
+import threading
 import time
 from collections import defaultdict
 from dataclasses import dataclass
@@ -73,6 +75,10 @@ class Task(Protocol):
         """One optimisation step; returns scalars, with ``nonfinite`` = 1 if it was skipped."""
 
     def sample_grid(self, batch: dict) -> np.ndarray: ...
+
+
+def _raise_interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
 
 
 def _to(batch: dict, device: torch.device) -> dict:
@@ -157,6 +163,10 @@ def train(
         dynamic_ncols=True,
     )
     stop_reason = "max_steps"
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        # SIGTERM (a scheduler pre-empting the job, ``kill``) stops cleanly like Ctrl-C
+        previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
         while state["step"] < cfg.max_steps:
             sampler.set_epoch(state["epoch"], state["batches_in_epoch"] * cfg.batch_size)
@@ -224,6 +234,8 @@ def train(
         stop_reason = "interrupted"
     finally:
         bar.close()
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
     state["train_seconds"] += time.time() - start
     state["stop_reason"] = stop_reason
     save(final=True)

@@ -111,3 +111,19 @@ def test_nonfinite_steps_are_skipped_counted_and_stop_training(dataset, tmp_path
     cfg = TrainConfig(**{**CFG.__dict__, "max_steps": 100, "max_nonfinite_streak": 5})
     with pytest.raises(Gina3dError, match="5 consecutive steps with non-finite losses at step 3"):
         train(MeanColour(nan_after=3), dataset, cfg, tmp_path, DistInfo())
+
+
+def test_sigterm_stops_cleanly_with_a_final_checkpoint(dataset, tmp_path):
+    import os
+    import signal
+
+    class Terminated(MeanColour):
+        def train_step(self, batch, step, generator):
+            if step == 3:
+                os.kill(os.getpid(), signal.SIGTERM)
+            return super().train_step(batch, step, generator)
+
+    cfg = TrainConfig(**{**CFG.__dict__, "max_steps": 100, "checkpoint_every": 1000})
+    state = train(Terminated(), dataset, cfg, tmp_path, DistInfo())
+    assert state["stop_reason"] == "interrupted" and state["step"] == 3  # step 3 never ran
+    assert (tmp_path / "checkpoints" / "latest").read_text().strip() == "step-00000003"
