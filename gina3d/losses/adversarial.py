@@ -37,8 +37,12 @@ def discriminator_adversarial(
 
 
 def r1_penalty(disc: nn.Module, real: Tensor) -> Tensor:
-    """E[ ||d D(real) / d real||^2 ] / 2 over the batch (multiply by gamma at the call)."""
+    """E[ ||d D(real) / d real||^2 ] / 2 over the batch (multiply by gamma at the call).
+
+    D(x) is the image's mean patch logit, the quantity the losses use, so the penalty does
+    not grow with the number of patches. Gradients are taken w.r.t. images in [0,1].
+    """
     real = real.detach().float().requires_grad_(True)
-    logits = disc(real)
+    logits = disc(real).flatten(1).mean(dim=1)  # [B]
     (grad,) = torch.autograd.grad(logits.sum(), real, create_graph=True)
     return 0.5 * grad.pow(2).flatten(1).sum(dim=1).mean()

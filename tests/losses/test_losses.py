@@ -62,8 +62,8 @@ def test_r1_penalty_of_a_linear_discriminator():
     with torch.no_grad():
         disc.weight.copy_(torch.tensor([1.0, 2.0, 2.0]).view(1, 3, 1, 1))
     real = torch.rand(2, 3, 4, 4)
-    # d(sum of logits)/d(pixel) = w for every pixel: ||grad||^2 = 16 pixels * 9
-    assert float(adv.r1_penalty(disc, real).detach()) == pytest.approx(0.5 * 16 * 9)
+    # D = mean of 16 patch logits: d D / d pixel = w / 16, ||grad||^2 = 16 * 9 / 16^2
+    assert float(adv.r1_penalty(disc, real).detach()) == pytest.approx(0.5 * 9 / 16)
 
 
 def test_perceptual_with_a_feature_callable():
