@@ -35,6 +35,8 @@ class TriplaneEncoder(nn.Module):
         self.queries = nn.Parameter(torch.randn(1, cfg.num_tokens, d) * 0.02)  # [1,T,D]
         self.query_pos = TriplaneEmbedding(cfg.plane_tokens, d, scale=0.1)
         self.cross = nn.ModuleList(Block(d, cfg.heads, cross=True) for _ in range(cfg.cross_depth))
+        # no affine / bias at the output: a shared offset would let every latent collapse
+        # onto one code early in training
         self.norm_out = nn.LayerNorm(d, elementwise_affine=False)
         self.proj = nn.Linear(d, cfg.code_dim, bias=False)
         init_linear(self)

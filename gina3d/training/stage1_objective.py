@@ -189,13 +189,15 @@ class Stage1Objective:
             if use_perceptual:
                 terms["perceptual"] = perceptual(self.feature_net, fake[:, :3], real[:, :3])
             if self._adversarial_on(step):
-                for p in self.disc.parameters():
+                params = list(self.disc.parameters())
+                flags = [p.requires_grad for p in params]
+                for p in params:  # the generator's graph holds no discriminator weights
                     p.requires_grad_(False)
                 try:
                     logits = self.disc(fake)
                 finally:
-                    for p in self.disc.parameters():
-                        p.requires_grad_(True)
+                    for p, flag in zip(params, flags):
+                        p.requires_grad_(flag)
                 terms["adversarial"] = adv.generator_adversarial(logits, cfg.adversarial_kind)
                 self._cache = (step, id(rgb), fake.detach(), real.detach())
 
