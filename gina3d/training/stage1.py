@@ -7,21 +7,12 @@ import torch
 
 from gina3d.config import to_dict
 from gina3d.models.discriminator import PatchDiscriminator
-from gina3d.models.stage1 import Stage1Model
+from gina3d.models.stage1 import Stage1Model, intrinsics_matrix
 from gina3d.training.distributed import DistInfo, average_gradients, broadcast_buffers
 from gina3d.training.presets import Stage1Config
 from gina3d.training.stage1_objective import Stage1Objective
 
 SAMPLE_VIEWS = (90.0, 180.0, 270.0)
-
-
-def intrinsics_matrix_batch(intr: torch.Tensor) -> torch.Tensor:
-    """[B,4] (fx, fy, cx, cy) -> K [B,3,3]."""
-    K = torch.zeros(intr.shape[0], 3, 3, dtype=intr.dtype, device=intr.device)
-    K[:, 0, 0], K[:, 1, 1] = intr[:, 0], intr[:, 1]
-    K[:, 0, 2], K[:, 1, 2] = intr[:, 2], intr[:, 3]
-    K[:, 2, 2] = 1.0
-    return K
 
 
 class Stage1Task:
@@ -91,7 +82,7 @@ class Stage1Task:
         rgb = batch["rgb"][:n]
         H, W = rgb.shape[-2:]
         tri, _ = self.model(rgb, batch["ray_direction"][:n])
-        K = intrinsics_matrix_batch(batch["intrinsics"][:n])
+        K = intrinsics_matrix(batch["intrinsics"][:n])
         pose = batch["cam_from_obj"][:n]
         size = batch["box_size"][:n]
         out = self.model.render_image(tri, K, pose, size, H, W)
