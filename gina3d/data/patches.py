@@ -25,6 +25,7 @@ from gina3d.geometry.boxes import box_corners, points_in_box, ray_box_intersect
 from gina3d.geometry.cameras import (
     camera_rays,
     crop_intrinsics,
+    intrinsics_matrix,
     pixel_centres,
     points_to_pixels,
     project,
@@ -56,12 +57,6 @@ class PatchConfig:
             raise ValueError(f"patches: resolution {self.resolution} must lie in [8, 1024]")
         if not 0.0 <= self.margin <= 1.0 or self.max_supersample < 1:
             raise ValueError("patches: margin must lie in [0, 1] and max_supersample >= 1")
-
-
-def K_of(rec: PatchRecord) -> np.ndarray:
-    """The patch camera's K [3,3] from a record's four intrinsics."""
-    fx, fy, cx, cy = rec.intrinsics
-    return np.array([[fx, 0.0, cx], [0.0, fy, cy], [0.0, 0.0, 1.0]])
 
 
 def _crop_window(uv: np.ndarray, margin: float) -> tuple[float, float, float]:
@@ -197,7 +192,7 @@ def extract_frame_patches(
                 lidar[box.object_id] = box_lidar_points(frame, box)
             rec.lidar_points = lidar[box.object_id]
             rec.lidar_depth = lidar_depth_image(
-                rec.lidar_points, K_of(rec), cam_from_obj, rec.masks
+                rec.lidar_points, intrinsics_matrix(*rec.intrinsics), cam_from_obj, rec.masks
             )
             counts.kept += 1
             records.append(rec)

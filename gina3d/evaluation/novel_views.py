@@ -33,6 +33,7 @@ import numpy as np
 
 from gina3d.data.sources.synthetic.mesh import Mesh
 from gina3d.errors import Gina3dError
+from gina3d.geometry.cameras import intrinsics_matrix
 from gina3d.geometry.transforms import rot_z
 
 DEFAULT_AZIMUTHS_DEG = (90.0, 180.0, 270.0)
@@ -44,8 +45,7 @@ def intrinsics_K(intrinsics: np.ndarray) -> np.ndarray:
     k = np.asarray(intrinsics, dtype=np.float64)
     if k.shape == (3, 3):
         return k.copy()
-    fx, fy, cx, cy = k.reshape(4)
-    return np.array([[fx, 0.0, cx], [0.0, fy, cy], [0.0, 0.0, 1.0]])
+    return intrinsics_matrix(*k.reshape(4))
 
 
 def recentred_intrinsics(
