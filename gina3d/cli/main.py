@@ -10,7 +10,13 @@ VERBS = {
     "synth": ("gina3d.cli.synth", "build a patch dataset from the built-in synthetic world"),
     "inspect": ("gina3d.cli.inspect", "print a dataset's counts; write a contact sheet"),
     "train": ("gina3d.cli.train", "train stage 1 (tokenizer) on a patch dataset"),
-    "eval": ("gina3d.cli.eval", "evaluate a trained model (recon: stage-1 reconstruction)"),
+    "eval": ("gina3d.cli.eval", "evaluate a trained model (recon: stage 1; gen: generated assets)"),
+    "waymo": ("gina3d.cli.waymo", "convert Waymo Open Dataset v2 (assets | frames) to a dataset"),
+    "encode": ("gina3d.cli.encode", "cache every patch's token grid for stage 2"),
+    "sample": ("gina3d.cli.sample", "sample assets from a stage-2 run"),
+    "reconstruct": ("gina3d.cli.reconstruct", "encode a patch into an asset, with variations"),
+    "edit": ("gina3d.cli.edit", "swap token regions or planes between two assets"),
+    "report": ("gina3d.cli.report", "write a run's HTML report"),
 }
 
 
