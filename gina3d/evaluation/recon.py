@@ -158,7 +158,7 @@ def evaluate_reconstruction(
             cam = batch["cam_from_obj"]
             box = batch["box_size"]
 
-            triplane, vq = model(rgb, dirs)
+            triplane, vq = model(rgb, dirs, batch["ray_origin"], batch["box_size"])
             out = model.render_image(triplane, K.float(), cam, box, res, res)
             pred = out["rgb"].float().clamp(0, 1)
             obj = batch["object_mask"] > 0.5

@@ -25,6 +25,10 @@ class ModelConfig:
     """Self-attention blocks over the image tokens."""
     use_ray_embedding: bool = True
     """Feed per-pixel object-frame unit ray directions to the encoder as 3 extra channels."""
+    geometric_attention: bool = True
+    """Bias the cross-attention so each tri-plane query starts by looking at the image patches
+    whose rays cross its column of the box (needs ray origins and the box size at encode
+    time; see gina3d/models/geometric_attention.py)."""
     plane_tokens: int = 8
     """h = w of each plane's token grid; the token count is T = 3 * h * w."""
     cross_depth: int = 2

@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from gina3d.models.config import ModelConfig
+from gina3d.models.geometric_attention import GeometricBias
 from gina3d.models.transformer import Block, TriplaneEmbedding, cuda_autocast, init_linear
 
 RAY_CHANNELS = 3
@@ -35,14 +36,26 @@ class TriplaneEncoder(nn.Module):
         self.queries = nn.Parameter(torch.randn(1, cfg.num_tokens, d) * 0.02)  # [1,T,D]
         self.query_pos = TriplaneEmbedding(cfg.plane_tokens, d, scale=0.1)
         self.cross = nn.ModuleList(Block(d, cfg.heads, cross=True) for _ in range(cfg.cross_depth))
+        self.geometry = (
+            GeometricBias(cfg.heads, cfg.plane_tokens, cfg.patch_size)
+            if cfg.geometric_attention
+            else None
+        )
         # no affine / bias at the output: a shared offset would let every latent collapse
         # onto one code early in training
         self.norm_out = nn.LayerNorm(d, elementwise_affine=False)
         self.proj = nn.Linear(d, cfg.code_dim, bias=False)
         init_linear(self)
 
-    def forward(self, rgb: Tensor, ray_direction: Tensor | None = None) -> Tensor:
-        """rgb [B,3,H,W] in [0,1] (+ directions [B,H,W,3]) -> z [B,T,C] (unit norm if l2)."""
+    def forward(
+        self,
+        rgb: Tensor,
+        ray_direction: Tensor | None = None,
+        ray_origin: Tensor | None = None,
+        box_size: Tensor | None = None,
+    ) -> Tensor:
+        """rgb [B,3,H,W] in [0,1] (+ rays [B,H,W,3] in the object frame, box [B,3] metres)
+        -> z [B,T,C] (unit norm if l2)."""
         cfg = self.cfg
         if rgb.shape[-1] != cfg.image_size or rgb.shape[-2] != cfg.image_size:
             raise ValueError(
@@ -57,6 +70,14 @@ class TriplaneEncoder(nn.Module):
                 )
             dirs = ray_direction.permute(0, 3, 1, 2).float()  # [B,3,H,W]
             x = torch.cat([x, dirs], dim=1)  # [B,6,H,W]
+        bias = None
+        if self.geometry is not None:
+            if ray_direction is None or ray_origin is None or box_size is None:
+                raise ValueError(
+                    "geometric_attention needs ray_direction, ray_origin [B,H,W,3] and "
+                    "box_size [B,3]"
+                )
+            bias = self.geometry(ray_origin, ray_direction, box_size)  # [B,heads,T,N]
         tokens = self.patchify(x).flatten(2).transpose(1, 2) + self.pos  # [B,N,D]
         queries = (self.queries + self.query_pos()).expand(len(rgb), -1, -1)  # [B,T,D]
         with cuda_autocast(tokens):
@@ -64,7 +85,7 @@ class TriplaneEncoder(nn.Module):
                 tokens = block(tokens)
             context = self.norm_img(tokens)  # [B,N,D]
             for block in self.cross:
-                queries = block(queries, context)
+                queries = block(queries, context, bias)
         z = self.proj(self.norm_out(queries.float()))  # [B,T,C]
         if cfg.codebook_l2:
             z = F.normalize(z, dim=-1)

@@ -54,12 +54,25 @@ class Stage1Model(nn.Module):
         self.decoder = TriplaneDecoder(cfg)
         self.field = TriplaneField(cfg)
 
-    def encode(self, rgb: Tensor, ray_direction: Tensor | None = None) -> Tensor:
-        """rgb [B,3,H,W] in [0,1], directions [B,H,W,3] (object frame) -> latents [B,T,C].
+    def encode(
+        self,
+        rgb: Tensor,
+        ray_direction: Tensor | None = None,
+        ray_origin: Tensor | None = None,
+        box_size: Tensor | None = None,
+    ) -> Tensor:
+        """rgb [B,3,H,W] in [0,1], rays [B,H,W,3] (object frame), box [B,3] -> latents [B,T,C].
 
-        ``ray_direction`` is required with ``use_ray_embedding`` and ignored without it.
+        ``ray_direction`` is required with ``use_ray_embedding``; ``ray_origin`` and
+        ``box_size`` with ``geometric_attention`` (ignored without them).
         """
-        return self.encoder(rgb, ray_direction)
+        return self.encoder(rgb, ray_direction, ray_origin, box_size)
+
+    def encode_batch(self, batch: dict[str, Tensor]) -> Tensor:
+        """``encode`` with the inputs taken from a PatchDataset batch (rgb, rays, box_size)."""
+        return self.encode(
+            batch["rgb"], batch["ray_direction"], batch["ray_origin"], batch["box_size"]
+        )
 
     def quantize(self, z: Tensor) -> VQOutput:
         """Latents [B,T,C] -> VQOutput (straight-through z_q, indices, loss, statistics)."""
@@ -135,9 +148,15 @@ class Stage1Model(nn.Module):
             result["semantic"] = full["semantic"].view(b, height, width, -1).permute(0, 3, 1, 2)
         return result
 
-    def forward(self, rgb: Tensor, ray_direction: Tensor | None = None) -> tuple[Tensor, VQOutput]:
-        """rgb [B,3,H,W] (+ directions [B,H,W,3]) -> (tri-plane [B,3,F,R,R], VQOutput)."""
-        vq = self.quantize(self.encode(rgb, ray_direction))
+    def forward(
+        self,
+        rgb: Tensor,
+        ray_direction: Tensor | None = None,
+        ray_origin: Tensor | None = None,
+        box_size: Tensor | None = None,
+    ) -> tuple[Tensor, VQOutput]:
+        """rgb [B,3,H,W] (+ rays [B,H,W,3], box [B,3]) -> (tri-plane [B,3,F,R,R], VQOutput)."""
+        vq = self.quantize(self.encode(rgb, ray_direction, ray_origin, box_size))
         return self.decode(vq.z_q), vq
 
 

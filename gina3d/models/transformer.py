@@ -31,14 +31,19 @@ class Attention(nn.Module):
         self.kv = nn.Linear(width, 2 * width)
         self.out = nn.Linear(width, width)
 
-    def forward(self, x: Tensor, context: Tensor | None = None) -> Tensor:
+    def forward(
+        self, x: Tensor, context: Tensor | None = None, bias: Tensor | None = None
+    ) -> Tensor:
+        """x [B,N,D], context [B,M,D] (None: x), bias added to the logits [B,heads|1,N,M]."""
         context = x if context is None else context
         b, n, d = x.shape
         m = context.shape[1]
         h = self.heads
         q = self.q(x).view(b, n, h, d // h).transpose(1, 2)  # [B,heads,N,D/heads]
         k, v = self.kv(context).view(b, m, 2, h, d // h).permute(2, 0, 3, 1, 4)
-        y = F.scaled_dot_product_attention(q, k, v)  # [B,heads,N,D/heads]
+        if bias is not None:
+            bias = bias.to(q.dtype)
+        y = F.scaled_dot_product_attention(q, k, v, attn_mask=bias)  # [B,heads,N,D/heads]
         return self.out(y.transpose(1, 2).reshape(b, n, d))
 
 
@@ -57,9 +62,12 @@ class Block(nn.Module):
             nn.Linear(width, 4 * width), nn.GELU(), nn.Linear(4 * width, width)
         )
 
-    def forward(self, x: Tensor, context: Tensor | None = None) -> Tensor:
+    def forward(
+        self, x: Tensor, context: Tensor | None = None, bias: Tensor | None = None
+    ) -> Tensor:
+        """``bias`` [B,heads|1,N,M]: added to the cross-attention logits."""
         if self.cross is not None:
-            x = x + self.cross(self.norm_x(x), self.norm_c(context))
+            x = x + self.cross(self.norm_x(x), self.norm_c(context), bias)
         x = x + self.attn(self.norm1(x))
         return x + self.mlp(self.norm2(x))
 

@@ -81,7 +81,9 @@ class Stage1Task:
         n = min(count, batch["rgb"].shape[0])
         rgb = batch["rgb"][:n]
         H, W = rgb.shape[-2:]
-        tri, _ = self.model(rgb, batch["ray_direction"][:n])
+        tri, _ = self.model(
+            rgb, batch["ray_direction"][:n], batch["ray_origin"][:n], batch["box_size"][:n]
+        )
         K = intrinsics_matrix(batch["intrinsics"][:n])
         pose = batch["cam_from_obj"][:n]
         size = batch["box_size"][:n]

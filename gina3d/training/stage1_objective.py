@@ -75,6 +75,9 @@ class LossConfig:
     """Share of the sampled rays drawn from object pixels."""
     adversarial_resolution: int = 32
     """Side of the full renders used by the adversarial and perceptual terms."""
+    vq_bypass_steps: int = 0
+    """Decode the continuous latents for the first this many steps (the codebook still learns
+    from them and dead codes restart from them), the quantised ones after."""
 
 
 def sample_pixels(
@@ -137,7 +140,10 @@ class Stage1Objective:
 
         The encoder sees the raw patch (as at evaluation); ``loss_terms`` does the rest.
         """
-        triplane, vq = self.model(batch["rgb"], batch["ray_direction"])  # [B,3,F,R,R]
+        z = self.model.encode_batch(batch)  # [B,T,C]
+        vq = self.model.quantize(z)
+        bypass = step < self.cfg.vq_bypass_steps
+        triplane = self.model.decode(z if bypass else vq.z_q)  # [B,3,F,R,R]
         return self.loss_terms(batch, triplane, vq, step, generator)
 
     def loss_terms(
@@ -232,7 +238,9 @@ class Stage1Objective:
             fake, real = self._cache[2], self._cache[3]
         else:
             with torch.no_grad():
-                triplane, _ = self.model(batch["rgb"], batch["ray_direction"])
+                triplane = self.model.decode(
+                    self.model.quantize(self.model.encode_batch(batch)).z_q
+                )
                 fake, real = self._views(batch, triplane, generator)
         self._cache = None
         real_logits, fake_logits = self.disc(real), self.disc(fake.detach())

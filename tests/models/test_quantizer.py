@@ -19,7 +19,8 @@ def test_straight_through_gradient_reaches_the_encoder():
     model = Stage1Model(_cfg())
     rgb = torch.rand(2, 3, 16, 16)
     dirs = F.normalize(torch.randn(2, 16, 16, 3), dim=-1)
-    triplane, vq = model(rgb, dirs)
+    origin = torch.tensor([-8.0, 0.0, 0.0]).expand(2, 16, 16, 3)
+    triplane, vq = model(rgb, dirs, origin, torch.tensor([[4.0, 2.0, 1.5]] * 2))
     assert vq.z_q.shape == (2, model.cfg.num_tokens, model.cfg.code_dim)
     triplane.square().mean().backward()  # no VQ loss: only the straight-through path
     grad = model.encoder.patchify.weight.grad

@@ -26,7 +26,9 @@ def test_shapes_through_the_model():
     b, t = 2, cfg.num_tokens
     rgb = torch.rand(b, 3, 16, 16)
     dirs = F.normalize(torch.randn(b, 16, 16, 3), dim=-1)
-    z = model.encode(rgb, dirs)
+    origin = torch.tensor([-8.0, 0.0, 0.0]).expand(b, 16, 16, 3)
+    box = torch.tensor([[4.0, 2.0, 1.5]] * b)
+    z = model.encode(rgb, dirs, origin, box)
     assert z.shape == (b, t, cfg.code_dim)
     vq = model.quantize(z)
     assert vq.indices.shape == (b, t) and vq.indices.dtype == torch.long
@@ -35,11 +37,10 @@ def test_shapes_through_the_model():
     r, f = cfg.plane_resolution, cfg.plane_features
     assert tri.shape == (b, 3, f, r, r)
     assert torch.allclose(model.decode_indices(vq.indices), tri, atol=1e-5)
-    tri2, vq2 = model(rgb, dirs)
+    tri2, vq2 = model(rgb, dirs, origin, box)
     assert tri2.shape == tri.shape and vq2.indices.shape == (b, t)
     o = torch.tensor([-8.0, 0.0, 0.0]).expand(b, 5, 3)
     d = F.normalize(torch.randn(b, 5, 3) * 0.05 + torch.tensor([1.0, 0, 0]), dim=-1)
-    box = torch.tensor([[4.0, 2.0, 1.5]] * b)
     out = model.render_rays(tri, o, d, box, torch.Generator().manual_seed(0))
     assert out["rgb"].shape == (b, 5, 3) and out["opacity"].shape == (b, 5)
     assert out["depth"].shape == (b, 5) and out["semantic"].shape == (b, 5, 2)
@@ -47,11 +48,16 @@ def test_shapes_through_the_model():
     assert float(op.min()) >= 0 and float(op.max()) <= 1
 
 
-def test_encoder_needs_directions_only_with_the_ray_embedding():
+def test_encoder_needs_rays_only_with_the_ray_embedding_and_geometric_attention():
     cfg = tiny_model_config(16)
+    dirs = F.normalize(torch.randn(1, 16, 16, 3), dim=-1)
     with pytest.raises(ValueError, match="ray_direction"):
         Stage1Model(cfg).encode(torch.rand(1, 3, 16, 16))
-    plain = Stage1Model(replace(cfg, use_ray_embedding=False))
+    with pytest.raises(ValueError, match="ray_origin"):
+        Stage1Model(cfg).encode(torch.rand(1, 3, 16, 16), dirs)
+    no_geo = Stage1Model(replace(cfg, geometric_attention=False))
+    assert no_geo.encode(torch.rand(1, 3, 16, 16), dirs).shape[1] == cfg.num_tokens
+    plain = Stage1Model(replace(cfg, use_ray_embedding=False, geometric_attention=False))
     assert plain.encode(torch.rand(1, 3, 16, 16)).shape == (1, cfg.num_tokens, cfg.code_dim)
 
 

@@ -86,7 +86,9 @@ def test_occlusion_aware_loss_ignores_occluder_pixels_and_naive_does_not():
     for aware, should_match in ((True, True), (False, False)):
         obj = _objective(occlusion_aware=aware)
         with torch.no_grad():
-            triplane, vq = obj.model(batch["rgb"], batch["ray_direction"])
+            triplane, vq = obj.model(
+                batch["rgb"], batch["ray_direction"], batch["ray_origin"], batch["box_size"]
+            )
         a, _ = _fixed_loss(obj, batch, triplane, vq)
         b, _ = _fixed_loss(obj, changed, triplane, vq)
         assert (a == b) is should_match, f"occlusion_aware={aware}: {a} vs {b}"
@@ -96,7 +98,9 @@ def test_naive_mode_pushes_occluder_pixels_to_background():
     batch = make_batch()
     obj = _objective(occlusion_aware=False, object_ray_fraction=0.0)
     with torch.no_grad():
-        triplane, vq = obj.model(batch["rgb"], batch["ray_direction"])
+        triplane, vq = obj.model(
+            batch["rgb"], batch["ray_direction"], batch["ray_origin"], batch["box_size"]
+        )
     _, logs = _fixed_loss(obj, batch, triplane, vq)
     assert logs["opacity_occluder"] > 0  # occluder rays were sampled and supervised
     _, aware_logs = _fixed_loss(_objective(object_ray_fraction=0.0), batch, triplane, vq)
