@@ -150,6 +150,7 @@ def train(
         barrier(info)
 
     start = time.time()
+    began = start  # the time budget counts from here (``start`` restarts at checkpoints)
     last_ckpt = time.time()
     acc: dict[str, list[float]] = defaultdict(list)
     streak = 0
@@ -212,7 +213,7 @@ def train(
                     t_log, imgs_log = now, 0
                 if step % cfg.sample_every == 0 and info.is_main:
                     log.image(step, "stage_sample", task.sample_grid(batch))
-                elapsed = time.time() - start
+                elapsed = time.time() - began
                 over = time_budget_min is not None and elapsed >= time_budget_min * 60
                 if any_rank(over, info):
                     stop_reason = "time_budget"

@@ -107,6 +107,13 @@ def test_time_budget_ends_cleanly_with_a_checkpoint(dataset, tmp_path):
     assert (tmp_path / "checkpoints" / "latest").read_text().strip() == f"step-{state['step']:08d}"
 
 
+def test_time_budget_counts_from_the_start_not_from_the_last_checkpoint(dataset, tmp_path):
+    # a checkpoint every step used to restart the budget clock, so the run never ended
+    cfg = TrainConfig(**{**CFG.__dict__, "max_steps": 400, "checkpoint_every": 1})
+    state = train(MeanColour(), dataset, cfg, tmp_path, DistInfo(), time_budget_min=0.002)
+    assert state["stop_reason"] == "time_budget" and state["step"] < 400
+
+
 def test_nonfinite_steps_are_skipped_counted_and_stop_training(dataset, tmp_path):
     cfg = TrainConfig(**{**CFG.__dict__, "max_steps": 100, "max_nonfinite_streak": 5})
     with pytest.raises(Gina3dError, match="5 consecutive steps with non-finite losses at step 3"):
