@@ -1,10 +1,14 @@
-"""``gina3d eval recon --run RUN --data DATASET``: evaluate a trained model.
+"""``gina3d eval recon|gen --run RUN --data DATASET``: evaluate a trained model.
 
 Sub-verbs:
 
 * ``recon``: stage-1 reconstruction metrics on held-out patches (PSNR and SSIM of the
   visible object, LiDAR depth error, codebook perplexity and usage, amodal silhouette IoU
   at the input and at novel views on synthetic data); writes ``RUN/eval/recon.json``.
+* ``gen``: generation metrics of a stage-2 run (FID and KID against held-out patches at
+  their cameras, geometry consistency, COV / MMD / 1-NNA of meshes against reference
+  shapes, and the real-vs-real floor); writes ``RUN/eval/gen.json``
+  (``gina3d.evaluation.gen_eval``, docs/evaluation.md).
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ def _views(text: str) -> list[float]:
 
 def build_parser() -> Parser:
     p = Parser(prog="gina3d eval", description=__doc__)
-    sub = p.add_subparsers(dest="what", metavar="{recon}", parser_class=Parser)
+    sub = p.add_subparsers(dest="what", metavar="{recon,gen}", parser_class=Parser)
     sub.required = True
     r = sub.add_parser(
         "recon",
@@ -45,7 +49,74 @@ def build_parser() -> Parser:
     )
     r.add_argument("--device", default="cpu", help="torch device (default cpu)")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_gen(sub)
     return p
+
+
+def _add_gen(sub) -> None:
+    from gina3d.evaluation.gen_eval import NETWORKS, REFERENCES, GenSettings
+
+    d = GenSettings()
+    g = sub.add_parser(
+        "gen",
+        help="stage-2 generation metrics -> RUN/eval/gen.json",
+        description="Sample N assets from a stage-2 run (class mix of training, size and time "
+        "of held-out patches), render each at the camera of a held-out patch of its class, mesh "
+        "it, and score: FID/KID against the held-out patches, geometry consistency, COV/MMD/"
+        "1-NNA against reference shapes (ground-truth meshes on synthetic data, aggregated "
+        "LiDAR points otherwise), and the real-vs-real floor. Writes RUN/eval/gen.json.",
+    )
+    g.add_argument("--run", required=True, help="stage-2 run directory (gina3d train stage2)")
+    g.add_argument("--data", required=True, help="dataset directory (holds manifest.json)")
+    g.add_argument("--split", default="test", help="held-out split (default test)")
+    g.add_argument("--n", type=int, default=d.n, help=f"generated assets (default {d.n})")
+    g.add_argument("--seed", type=int, default=d.seed, help="seed of everything (default 0)")
+    g.add_argument(
+        "--resolution",
+        type=int,
+        default=d.resolution,
+        help=f"render size in pixels, also of the consistency views (default {d.resolution})",
+    )
+    g.add_argument(
+        "--mesh-resolution",
+        type=int,
+        default=d.mesh_resolution,
+        help=f"marching-cubes grid per axis (default {d.mesh_resolution})",
+    )
+    g.add_argument(
+        "--points",
+        type=int,
+        default=d.points_per_shape,
+        help=f"points per shape for Chamfer (default {d.points_per_shape})",
+    )
+    g.add_argument(
+        "--network",
+        default="default",
+        choices=NETWORKS,
+        help="FID features: default = the FID Inception-v3 (refuses to run when missing); "
+        "random-test = a random net FOR TESTS ONLY (labelled in gen.json)",
+    )
+    g.add_argument(
+        "--reference",
+        default=d.reference,
+        choices=REFERENCES,
+        help="reference shapes: meshes (DATASET/meshes), lidar, auto (meshes if present)",
+    )
+    g.add_argument(
+        "--max-real",
+        type=int,
+        default=d.max_real,
+        help=f"at most this many real patches (default {d.max_real})",
+    )
+    g.add_argument("--steps", type=int, default=d.steps, help="MaskGIT steps (default 12)")
+    g.add_argument("--temperature", type=float, default=d.temperature, help="(default 1)")
+    g.add_argument("--guidance", type=float, default=d.guidance, help="CFG scale (default 2)")
+    g.add_argument(
+        "--batch-size", type=int, default=d.batch_size, help="images per feature batch (8)"
+    )
+    g.add_argument("--device", default="cpu", help="torch device (default cpu)")
+    g.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
+    g.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
 def load_model(run_dir: Path, device: str):
@@ -67,7 +138,7 @@ def _check_inputs(args) -> None:
     splits = sorted({s["split"] for s in manifest["shards"]})
     if args.split not in splits:
         raise Gina3dError(f"{args.data}: no split '{args.split}' (splits: {', '.join(splits)})")
-    if args.max_patches is not None and args.max_patches < 1:
+    if getattr(args, "max_patches", None) is not None and args.max_patches < 1:
         raise Gina3dError(f"--max-patches must be at least 1 (got {args.max_patches})")
     if args.batch_size < 1:
         raise Gina3dError(f"--batch-size must be at least 1 (got {args.batch_size})")
@@ -127,9 +198,78 @@ def _recon(args) -> int:
     return 0
 
 
+def _gen(args) -> int:
+    import torch
+
+    from gina3d.assets.run_models import load_models, run_kind
+    from gina3d.atomic import atomic_write_json
+    from gina3d.evaluation.gen_eval import GenSettings, evaluate_gen_run, feature_network
+
+    if args.threads is not None:
+        if args.threads < 1:
+            raise Gina3dError(f"--threads must be at least 1, got {args.threads}")
+        torch.set_num_threads(args.threads)
+    settings = GenSettings(
+        n=args.n,
+        seed=args.seed,
+        resolution=args.resolution,
+        mesh_resolution=args.mesh_resolution,
+        points_per_shape=args.points,
+        steps=args.steps,
+        temperature=args.temperature,
+        guidance=args.guidance,
+        reference=args.reference,
+        max_real=args.max_real,
+        batch_size=args.batch_size,
+        device=args.device,
+    )
+    _check_inputs(args)
+    settings.validate()
+    run_dir = Path(args.run)
+    if run_kind(run_dir) != "stage2":
+        raise Gina3dError(
+            f"{run_dir}: a stage-1 run; eval gen needs a stage-2 run (gina3d train stage2)"
+        )
+    network = feature_network(args.network, args.seed)  # refuses when the network is missing
+    if args.network != "default":
+        print(f"warning: feature network '{network.name}': FID/KID for tests only")
+    models = load_models(run_dir, args.device)
+    result = evaluate_gen_run(
+        models,
+        args.data,
+        args.split,
+        network,
+        settings,
+        network_choice=args.network,
+        progress=not args.quiet,
+    )
+    out = run_dir / "eval" / "gen.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_json(out, result)
+    p = result["protocol"]
+    print(
+        f"evaluated {p['images']['num_generated']} generated vs {p['images']['num_real']} real "
+        f"{args.split} images, {p['shapes']['num_generated']} vs "
+        f"{p['shapes']['num_reference']} shapes ({p['shapes']['reference']['kind']})"
+    )
+    floor = result["real_vs_real"] or {}
+    matched = result["matched"] or {}
+    print(f"  {'metric':<8} {'all':>10} {'matched':>10} {'real_vs_real':>13}")
+    for key in ("fid", "kid", "cov", "mmd", "one_nna"):
+        row = (_fmt(result.get(key)), _fmt(matched.get(key)), _fmt(floor.get(key)))
+        print(f"  {key:<8} {row[0]:>10} {row[1]:>10} {row[2]:>13}")
+    gc = result["geometry_consistency"] or {}
+    print(f"  geometry_consistency depth_abs_rel {_fmt(gc.get('depth_abs_rel'))}")
+    for key, why in p["skipped"].items():
+        print(f"  skipped {key}: {why}")
+    print(f"wrote {out}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return run(f"gina3d eval {args.what}", lambda: _recon(args))
+    body = _gen if args.what == "gen" else _recon
+    return run(f"gina3d eval {args.what}", lambda: body(args))
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ VERBS = {
     "demo": ("gina3d.cli.demo", "the main job end to end on tiny settings"),
     "synth": ("gina3d.cli.synth", "build a patch dataset from the built-in synthetic world"),
     "inspect": ("gina3d.cli.inspect", "print a dataset's counts; write a contact sheet"),
-    "train": ("gina3d.cli.train", "train stage 1 (tokenizer) on a patch dataset"),
+    "train": ("gina3d.cli.train", "train stage 1 (tokenizer) or stage 2 (MaskGIT over its tokens)"),
     "eval": ("gina3d.cli.eval", "evaluate a trained model (recon: stage 1; gen: generated assets)"),
     "waymo": ("gina3d.cli.waymo", "convert Waymo Open Dataset v2 (assets | frames) to a dataset"),
     "encode": ("gina3d.cli.encode", "cache every patch's token grid for stage 2"),
@@ -17,6 +17,8 @@ VERBS = {
     "reconstruct": ("gina3d.cli.reconstruct", "encode a patch into an asset, with variations"),
     "edit": ("gina3d.cli.edit", "swap token regions or planes between two assets"),
     "report": ("gina3d.cli.report", "write a run's HTML report"),
+    "compose": ("gina3d.cli.compose", "insert assets into a frame: image, mask, boxes, LiDAR"),
+    "view": ("gina3d.cli.view", "browser viewer: datasets, runs' assets, live renders, sampling"),
 }
 
 

@@ -1,9 +1,13 @@
 """``gina3d train stage1 --data DATASET --preset NAME --out RUN``: train a stage.
 
+``gina3d train stage2 --run STAGE1_RUN --preset NAME --out RUN``: MaskGIT over the stage-1
+run's token grids (encoded first, into STAGE1_RUN/tokens/, when there is no current cache).
+
 Run it again with the same arguments to resume from the newest checkpoint (``--steps`` and
 ``--time-budget`` may change between runs; other settings are pinned by RUN/config.yaml). Launch on
 several GPUs (or CPU processes) with torchrun:
-``torchrun --nproc_per_node 2 -m gina3d.cli.train stage1 --data D --preset cpu --out R``.
+``torchrun --nproc_per_node 2 -m gina3d.cli.train stage1 --data D --preset cpu --out R``
+(for stage 2 write ``--stage1-run S1`` instead of ``--run S1``: torchrun would read ``--run``).
 """
 
 from __future__ import annotations
@@ -21,29 +25,63 @@ def build_parser() -> Parser:
     s1.add_argument("--data", required=True, help="patch dataset directory")
     s1.add_argument("--preset", default="cpu", help="tiny, cpu, gpu128 or gpu256 (default cpu)")
     s1.add_argument("--out", required=True, help="run directory (created, or resumed)")
-    s1.add_argument(
+    _common(s1)
+    s2 = sub.add_parser("stage2", help="MaskGIT over the stage-1 token grids (generation)")
+    s2.add_argument(
+        "--run",
+        "--stage1-run",
+        dest="run",
+        required=True,
+        help="stage-1 run directory (its tokenizer); under torchrun spell it --stage1-run "
+        "(torchrun takes --run for its own --run-path)",
+    )
+    s2.add_argument("--preset", default="cpu", help="tiny, cpu or gpu (default cpu)")
+    s2.add_argument("--out", required=True, help="stage-2 run directory (created, or resumed)")
+    _common(s2)
+    return p
+
+
+def _common(sp: Parser) -> None:
+    sp.add_argument(
         "--time-budget",
         type=float,
         metavar="MINUTES",
         help="stop cleanly (final checkpoint) after this many minutes",
     )
-    s1.add_argument("--steps", type=int, help="override train.max_steps")
-    s1.add_argument(
+    sp.add_argument("--steps", type=int, help="override train.max_steps")
+    sp.add_argument(
         "--set",
         action="append",
         default=[],
         metavar="KEY=VALUE",
         help="override a config field, e.g. --set loss.occlusion_aware=false",
     )
-    s1.add_argument("--device", default="auto", help="auto, cpu or cuda")
-    s1.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
-    return p
+    sp.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    sp.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
+
+
+def check_same_config(cls, saved: Path, cfg) -> None:
+    """Refuse to resume ``saved``'s run with other settings (max_steps may change)."""
+    from gina3d.config import load_yaml, to_dict
+    from gina3d.errors import Gina3dError
+
+    old = load_yaml(cls, saved)
+    old.train.max_steps = cfg.train.max_steps  # a stopping rule, like --time-budget
+    a, b = to_dict(old), to_dict(cfg)
+    if a == b:
+        return
+    diff = [f"{s}.{k}" for s in a if isinstance(a[s], dict) for k in a[s] if a[s][k] != b[s].get(k)]
+    diff += [s for s in a if not isinstance(a[s], dict) and a[s] != b[s]]
+    raise Gina3dError(
+        f"{saved.parent}: was started with other settings (differ in: "
+        f"{', '.join(diff)}); repeat the original command or use a new --out"
+    )
 
 
 def _stage1(args) -> int:
     import torch
 
-    from gina3d.config import apply_overrides, load_yaml, save_yaml, to_dict
+    from gina3d.config import apply_overrides, save_yaml
     from gina3d.data.dataset import PatchDataset
     from gina3d.data.shards import load_manifest
     from gina3d.errors import Gina3dError
@@ -69,22 +107,7 @@ def _stage1(args) -> int:
     run_dir = Path(args.out)
     saved = run_dir / "config.yaml"
     if saved.exists():
-        old = load_yaml(Stage1Config, saved)
-        old.train.max_steps = cfg.train.max_steps  # a stopping rule, like --time-budget
-        if to_dict(old) != to_dict(cfg):
-            a, b = to_dict(old), to_dict(cfg)
-            diff = [
-                f"{s}.{k}"
-                for s in a
-                if isinstance(a[s], dict)
-                for k in a[s]
-                if a[s][k] != b[s].get(k)
-            ]
-            diff += [s for s in a if not isinstance(a[s], dict) and a[s] != b[s]]
-            raise Gina3dError(
-                f"{run_dir}: was started with other settings (differ in: "
-                f"{', '.join(diff)}); repeat the original command or use a new --out"
-            )
+        check_same_config(Stage1Config, saved, cfg)
     info = init_distributed(args.device)
     try:
         if info.is_main:
@@ -103,9 +126,77 @@ def _stage1(args) -> int:
     return 0
 
 
+def _stage2(args) -> int:
+    import torch
+
+    from gina3d.config import apply_overrides, save_yaml
+    from gina3d.errors import Gina3dError
+    from gina3d.generation.token_cache import TokenDataset, ensure_token_cache, load_token_cache
+    from gina3d.training.checkpoint import latest_checkpoint, load_stage1, load_state
+    from gina3d.training.distributed import barrier, init_distributed, shutdown
+    from gina3d.training.loop import train
+    from gina3d.training.stage2 import Stage2Task, pin_stage1
+    from gina3d.training.stage2_presets import Stage2Config, stage2_preset
+
+    if args.time_budget is not None and args.time_budget <= 0:
+        raise Gina3dError(f"--time-budget {args.time_budget}: must be positive minutes")
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    stage1_run = Path(args.run).resolve()
+    stage1, _ = load_stage1(stage1_run)  # a one-line error unless a stage-1 run
+    step1 = int(load_state(latest_checkpoint(stage1_run))["step"])
+    cfg = stage2_preset(args.preset)
+    if args.steps is not None:
+        args.set.append(f"train.max_steps={args.steps}")
+    cfg = apply_overrides(cfg, args.set)
+    cfg.stage1_run, cfg.stage1_step = str(stage1_run), step1
+    cfg.model.plane_tokens = stage1.cfg.plane_tokens  # the token grid is stage 1's
+    cfg.model.codebook_size = stage1.cfg.codebook_size
+    try:
+        cfg.model.validate()
+    except ValueError as e:
+        raise Gina3dError(f"model config: {e}") from None
+    run_dir = Path(args.out)
+    if run_dir.resolve() == stage1_run:
+        raise Gina3dError(f"--out {run_dir}: is the stage-1 run; give stage 2 its own directory")
+    saved = run_dir / "config.yaml"
+    if saved.exists():
+        pinned = run_dir / "stage1" / "state.json"
+        if pinned.exists():
+            old_step = int(load_state(pinned.parent)["step"])
+            if old_step != step1:
+                raise Gina3dError(
+                    f"{run_dir}: trained on tokens of stage-1 step {old_step}, but {stage1_run} "
+                    f"is now at step {step1}; use a new --out"
+                )
+        check_same_config(Stage2Config, saved, cfg)
+    info = init_distributed(args.device)
+    try:
+        if info.is_main:
+            run_dir.mkdir(parents=True, exist_ok=True)
+            save_yaml(cfg, saved)
+            ensure_token_cache(stage1_run, step1)
+            pin_stage1(stage1_run, run_dir, step1)
+        barrier(info)
+        cache = load_token_cache(stage1_run, "train")
+        if cache.step != step1:
+            raise Gina3dError(f"{stage1_run}: changed while starting (step {cache.step}); retry")
+        task = Stage2Task(cfg, info, stage1.to(info.device))
+        state = train(task, TokenDataset(cache), cfg.train, run_dir, info, args.time_budget)
+        if info.is_main:
+            print(
+                f"{run_dir}: step {state['step']}, {state['train_seconds'] / 60:.1f} min trained"
+                f" ({state['stop_reason']}), {len(cache)} token grids"
+            )
+    finally:
+        shutdown(info)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return run("gina3d train", lambda: _stage1(args))
+    body = _stage1 if args.stage == "stage1" else _stage2
+    return run("gina3d train", lambda: body(args))
 
 
 if __name__ == "__main__":

@@ -89,7 +89,15 @@ def load_weights(path: Path, modules: dict[str, torch.nn.Module], strict: bool =
             tensors = load_file(str(f))
         except Exception as e:  # safetensors raises its own error types
             raise Gina3dError(f"{f}: unreadable weights ({e})") from None
-        module.load_state_dict(tensors, strict=True)
+        try:
+            module.load_state_dict(tensors, strict=True)
+        except RuntimeError as e:  # missing / unexpected keys, shape mismatches
+            lines = [ln.strip() for ln in str(e).splitlines() if ln.strip()]
+            detail = lines[1] if len(lines) > 1 else lines[0] if lines else ""
+            raise Gina3dError(
+                f"{f}: the weights do not fit this model ({detail[:200]}); the checkpoint was "
+                "written by a different model version or configuration"
+            ) from None
 
 
 def load_resume(path: Path) -> dict:

@@ -70,6 +70,8 @@ def test_checkpoint_round_trip_keep_and_half_written(tmp_path):
     resume = ckpt.load_resume(latest)  # weights_only=True: plain types and tensors only
     opt2 = torch.optim.AdamW(other.parameters())
     opt2.load_state_dict(resume["optimizers"]["model"])
+    with pytest.raises(Gina3dError, match="do not fit this model"):
+        ckpt.load_weights(latest, {"model": torch.nn.Linear(4, 2)})
     (latest / "model.safetensors").write_bytes(b"garbage")
     with pytest.raises(Gina3dError, match="unreadable weights"):
         ckpt.load_weights(latest, {"model": other})

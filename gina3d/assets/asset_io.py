@@ -1,0 +1,264 @@
+"""The asset folder: save a token grid as a neural asset, mesh and turntable; load it back.
+
+Layout (docs/assets.md describes every key)::
+
+    DIR/triplane.safetensors   "triplane" [3,F,R,R] float32 and "tokens" [T] int64
+    DIR/mesh.glb               (or mesh.ply / mesh.obj) object frame, metres, vertex colours
+    DIR/turntable.png          V views side by side;  DIR/turntable.gif  the same, animated
+    DIR/asset.json             decoder reference, class, size, seed, conditions, tokens, ...
+
+Every file is written atomically, and ``asset.json`` last (an existing one is removed
+first): a folder with an ``asset.json`` is complete.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from gina3d.atomic import atomic_write_bytes, atomic_write_json
+from gina3d.errors import Gina3dError
+
+FORMAT = "gina3d-asset"
+VERSION = 1
+TRIPLANE_FILE = "triplane.safetensors"
+ASSET_FILE = "asset.json"
+
+
+@dataclass
+class Asset:
+    """A loaded asset folder."""
+
+    path: Path
+    tokens: Tensor  # [T] int64
+    triplane: Tensor  # [3,F,R,R] float32
+    class_name: str | None
+    size_m: np.ndarray  # (3,) metres: length (x), width (y), height (z)
+    seed: int | None
+    conditions: dict
+    decoder: dict
+    mesh_path: Path | None
+    meta: dict = field(default_factory=dict)
+
+
+def check_class(class_name: str | None) -> str | None:
+    from gina3d.data.dataset import CLASSES
+
+    if class_name is not None and class_name not in CLASSES:
+        raise Gina3dError(f"unknown class '{class_name}' (classes: {', '.join(CLASSES)})")
+    return class_name
+
+
+def check_tokens(tokens, cfg) -> Tensor:
+    """Token grid as int64 [T] on the CPU, checked against a stage-1 ModelConfig."""
+    t = torch.as_tensor(tokens).detach().cpu()
+    if t.dim() != 1 or t.shape[0] != cfg.num_tokens:
+        raise Gina3dError(
+            f"token grid must be [{cfg.num_tokens}] (3 x {cfg.plane_tokens} x "
+            f"{cfg.plane_tokens}), got {list(t.shape)}"
+        )
+    if t.is_floating_point() or t.dtype == torch.bool:
+        raise Gina3dError(f"token grid must hold integers, got {t.dtype}")
+    t = t.long()
+    if int(t.min()) < 0 or int(t.max()) >= cfg.codebook_size:
+        raise Gina3dError(
+            f"token values must be in [0, {cfg.codebook_size}), got {int(t.min())}..{int(t.max())}"
+        )
+    return t
+
+
+def _finite_dict(conditions: dict | None, name: str) -> dict:
+    conditions = dict(conditions or {})
+    try:
+        json.dumps(conditions, allow_nan=False)
+    except (TypeError, ValueError) as e:
+        raise Gina3dError(f"{name} must be plain JSON values ({e})") from None
+    return conditions
+
+
+def _mesh_summary(mesh, size: np.ndarray, fmt: str, resolution: int, rule: str, level) -> dict:
+    from gina3d.assets.surface import OPACITY
+
+    summary = {
+        "file": f"mesh.{fmt}",
+        "format": fmt,
+        "resolution": resolution,
+        "rule": rule,
+        "opacity": OPACITY if rule == "opacity" else None,
+        "level_sigma": None if level is None else float(level),
+        "vertices": len(mesh.vertices),
+        "faces": len(mesh.faces),
+        "empty": len(mesh.faces) == 0,
+        "bounds_m": None,
+        "extent_m": None,
+        "extent_error": None,
+    }
+    if len(mesh.faces):
+        bounds = np.asarray(mesh.bounds, dtype=np.float64)  # [2,3]
+        extent = bounds[1] - bounds[0]
+        summary.update(
+            bounds_m=np.round(bounds, 5).tolist(),
+            extent_m=np.round(extent, 5).tolist(),
+            extent_error=np.round((extent - size) / size, 5).tolist(),
+        )
+    return summary
+
+
+@torch.no_grad()
+def save_asset(
+    out_dir: str | os.PathLike,
+    stage1_model,
+    stage1_run: str | os.PathLike,
+    tokens,
+    class_name: str | None,
+    size_m,
+    seed: int | None,
+    conditions: dict | None = None,
+    extra: dict | None = None,
+    mesh_format: str = "glb",
+    views: int = 8,
+    image_size: int = 128,
+    mesh_resolution: int = 128,
+    mesh_level: float | None = None,
+) -> Path:
+    """Decode ``tokens`` [T] with ``stage1_model`` and write the asset folder ``out_dir``.
+
+    ``size_m`` (3,) metres sets the box the normalised tri-plane is scaled to;
+    ``conditions`` are what the sample was conditioned on (plain JSON); ``extra`` any
+    further provenance (e.g. an edit's sources). Returns the folder's path.
+    """
+    from safetensors.torch import save as safetensors_bytes
+
+    from gina3d.assets.decoder_ref import decoder_reference
+    from gina3d.assets.mesh import check_size, extract_mesh
+    from gina3d.assets.mesh_export import MESH_FORMATS, check_format, export_mesh
+    from gina3d.assets.turntable import ELEVATION_DEG, FOV_DEG, render_turntable, save_turntable
+
+    start = time.perf_counter()
+    cfg = stage1_model.cfg
+    tok = check_tokens(tokens, cfg)
+    class_name = check_class(class_name)
+    size = check_size(size_m)
+    fmt = check_format(mesh_format)
+    conditions = _finite_dict(conditions, "conditions")
+    extra = _finite_dict(extra, "extra")
+    if seed is not None and not isinstance(seed, (int, np.integer)):
+        raise Gina3dError(f"seed must be an integer or None, got {seed!r}")
+    if views < 1 or image_size < 1 or mesh_resolution < 2:
+        raise Gina3dError(
+            f"need views >= 1, image_size >= 1 and mesh_resolution >= 2 "
+            f"(got {views}, {image_size}, {mesh_resolution})"
+        )
+    decoder = decoder_reference(stage1_run, stage1_model)
+
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise Gina3dError(f"{out}: exists and is not a directory")
+    out.mkdir(parents=True, exist_ok=True)
+    (out / ASSET_FILE).unlink(missing_ok=True)  # incomplete until rewritten last
+    for other in MESH_FORMATS:
+        if other != fmt:
+            (out / f"mesh.{other}").unlink(missing_ok=True)
+
+    device = next(stage1_model.parameters()).device
+    triplane = stage1_model.decode_indices(tok[None].to(device))[0].float()  # [3,F,R,R]
+    t_decode = time.perf_counter()
+    tensors = {"triplane": triplane.cpu().contiguous(), "tokens": tok.contiguous()}
+    atomic_write_bytes(out / TRIPLANE_FILE, safetensors_bytes(tensors, metadata={"format": FORMAT}))
+
+    rule = "opacity" if mesh_level is None else "density"
+    mesh = extract_mesh(stage1_model, triplane, size, mesh_resolution, level=mesh_level)
+    export_mesh(mesh, out / f"mesh.{fmt}")
+    t_mesh = time.perf_counter()
+
+    frames = render_turntable(stage1_model, triplane, size, views, image_size)  # [V,H,W,3]
+    save_turntable(frames, out / "turntable.png", out / "turntable.gif")
+    t_turn = time.perf_counter()
+
+    h = cfg.plane_tokens
+    meta = {
+        "format": FORMAT,
+        "version": VERSION,
+        "decoder": decoder,
+        "class": class_name,
+        "size_m": [float(s) for s in size],
+        "seed": None if seed is None else int(seed),
+        "conditions": conditions,
+        "token_grid": {"shape": [3, h, h], "codebook_size": cfg.codebook_size},
+        "tokens": tok.tolist(),
+        "triplane": {"file": TRIPLANE_FILE, "shape": list(triplane.shape)},
+        "mesh": _mesh_summary(mesh, size, fmt, mesh_resolution, rule, mesh_level),
+        "turntable": {
+            "png": "turntable.png",
+            "gif": "turntable.gif",
+            "views": views,
+            "image_size": image_size,
+            "elevation_deg": ELEVATION_DEG,
+            "fov_deg": FOV_DEG,
+        },
+        "timing_s": {
+            "decode": round(t_decode - start, 4),
+            "mesh": round(t_mesh - t_decode, 4),
+            "turntable": round(t_turn - t_mesh, 4),
+            "total": round(time.perf_counter() - start, 4),
+        },
+        "extra": extra,
+    }
+    atomic_write_json(out / ASSET_FILE, meta)
+    return out
+
+
+def load_asset(path: str | os.PathLike) -> Asset:
+    """Read an asset folder written by ``save_asset`` (Gina3dError if absent or corrupt)."""
+    from safetensors.torch import load_file
+
+    path = Path(path)
+    if not path.is_dir():
+        raise Gina3dError(f"{path}: no such asset directory")
+    meta_path = path / ASSET_FILE
+    if not meta_path.exists():
+        raise Gina3dError(f"{path}: not an asset folder (no {ASSET_FILE})")
+    try:
+        meta = json.loads(meta_path.read_text())
+    except (OSError, ValueError) as e:
+        raise Gina3dError(f"{meta_path}: unreadable ({str(e).splitlines()[0]})") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise Gina3dError(f"{meta_path}: not a {FORMAT} file")
+    for key in ("decoder", "size_m", "tokens", "class", "seed", "conditions"):
+        if key not in meta:
+            raise Gina3dError(f"{meta_path}: missing key '{key}'")
+    try:
+        tensors = load_file(str(path / TRIPLANE_FILE))
+    except Exception as e:  # safetensors raises its own error types
+        msg = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise Gina3dError(f"{path / TRIPLANE_FILE}: unreadable ({msg})") from None
+    if "triplane" not in tensors or "tokens" not in tensors:
+        raise Gina3dError(f"{path / TRIPLANE_FILE}: needs tensors 'triplane' and 'tokens'")
+    tokens = tensors["tokens"].long()
+    if tokens.tolist() != list(meta["tokens"]):
+        raise Gina3dError(f"{path}: tokens in {ASSET_FILE} and {TRIPLANE_FILE} differ")
+    size = np.asarray(meta["size_m"], dtype=np.float64)
+    if size.shape != (3,) or not all(math.isfinite(s) and s > 0 for s in size):
+        raise Gina3dError(f"{meta_path}: size_m must be three positive lengths")
+    mesh_file = (meta.get("mesh") or {}).get("file")
+    mesh_path = path / mesh_file if mesh_file and (path / mesh_file).exists() else None
+    return Asset(
+        path=path,
+        tokens=tokens,
+        triplane=tensors["triplane"].float(),
+        class_name=meta["class"],
+        size_m=size,
+        seed=meta["seed"],
+        conditions=dict(meta["conditions"] or {}),
+        decoder=dict(meta["decoder"]),
+        mesh_path=mesh_path,
+        meta=meta,
+    )

@@ -1,0 +1,95 @@
+"""Command-line options shared by ``gina3d sample``, ``reconstruct`` and ``edit``."""
+
+from __future__ import annotations
+
+import math
+
+from gina3d.errors import Gina3dError
+
+
+def parse_size(text: str | None) -> list[float] | None:
+    """ "4.6,1.9,1.6" -> [4.6, 1.9, 1.6] (length, width, height in metres, all > 0)."""
+    if text is None:
+        return None
+    try:
+        size = [float(v) for v in text.split(",")]
+    except ValueError:
+        raise Gina3dError(f"--size '{text}': expected three numbers, e.g. 4.6,1.9,1.6") from None
+    if len(size) != 3 or not all(math.isfinite(s) and s > 0 for s in size):
+        raise Gina3dError(f"--size '{text}': need three positive lengths in metres (L,W,H)")
+    return size
+
+
+def parse_strengths(text: str) -> list[float]:
+    """ "0,0.1,0.3" -> sorted unique strengths, each in [0, 1]."""
+    try:
+        values = sorted({float(v) for v in text.split(",") if v.strip()})
+    except ValueError:
+        raise Gina3dError(f"--strength '{text}': expected numbers, e.g. 0.3 or 0,0.1,0.3") from None
+    if not values or not all(0.0 <= v <= 1.0 for v in values):
+        raise Gina3dError(f"--strength '{text}': every strength must be in [0, 1]")
+    return values
+
+
+def check_class(name: str | None) -> str | None:
+    from gina3d.data.dataset import CLASSES
+
+    if name is not None and name not in CLASSES:
+        raise Gina3dError(f"--class: unknown class '{name}' (classes: {', '.join(CLASSES)})")
+    return name
+
+
+def check_time(name: str | None) -> str | None:
+    from gina3d.data.dataset import TIMES_OF_DAY
+
+    if name is not None and name not in TIMES_OF_DAY:
+        raise Gina3dError(
+            f"--time: unknown time of day '{name}' (times: {', '.join(TIMES_OF_DAY)})"
+        )
+    return name
+
+
+def add_asset_options(p) -> None:
+    """--mesh-format, --mesh-resolution, --views, --image-size, --device, --threads, --quiet."""
+    p.add_argument("--mesh-format", default="glb", help="glb (default), ply or obj")
+    p.add_argument(
+        "--mesh-resolution", type=int, default=128, help="marching-cubes grid nodes per axis (128)"
+    )
+    p.add_argument("--views", type=int, default=8, help="turntable views (default 8)")
+    p.add_argument("--image-size", type=int, default=128, help="turntable view side in px (128)")
+    p.add_argument("--device", default="cpu", help="torch device (default cpu)")
+    p.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def check_asset_options(args) -> None:
+    """Validate the shared options and apply --threads."""
+    import torch
+
+    from gina3d.assets.mesh_export import check_format
+
+    args.mesh_format = check_format(args.mesh_format)
+    if args.mesh_resolution < 8:
+        raise Gina3dError(f"--mesh-resolution must be at least 8, got {args.mesh_resolution}")
+    if args.views < 1 or args.image_size < 8:
+        raise Gina3dError("--views must be >= 1 and --image-size >= 8")
+    if args.threads is not None:
+        if args.threads < 1:
+            raise Gina3dError(f"--threads must be at least 1, got {args.threads}")
+        torch.set_num_threads(args.threads)
+    try:
+        device = torch.device(args.device)
+    except RuntimeError:
+        raise Gina3dError(f"--device: unknown torch device '{args.device}'") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise Gina3dError(f"--device {args.device}: CUDA is not available on this machine")
+
+
+def asset_kwargs(args) -> dict:
+    """Keyword arguments of ``save_asset`` from the shared options."""
+    return {
+        "mesh_format": args.mesh_format,
+        "views": args.views,
+        "image_size": args.image_size,
+        "mesh_resolution": args.mesh_resolution,
+    }

@@ -1,0 +1,565 @@
+"""``gina3d eval gen``: sample assets from a stage-2 run, render and mesh them, score them.
+
+This is the glue between a trained stage-2 run, a dataset's held-out split and the pure
+metric function ``generation.evaluate_generated`` (FID, KID, COV, MMD, 1-NNA, geometry
+consistency, the real-vs-real floor). ``evaluate_gen_run`` returns what ``eval gen`` writes
+to ``RUN/eval/gen.json``; every choice below is written into its ``protocol``.
+
+Protocol (docs/evaluation.md has the long form):
+
+1. **Class mix.** The number of generated assets per class follows the *training* class
+   mix: counts from the stage-1 run's token cache (what stage 2 trained on), else from the
+   train split of the stage-1 run's dataset, else of ``--data``. Classes without a patch in
+   the held-out split are left out (recorded). ``n`` is divided by largest remainders.
+2. **Conditions and cameras.** For each generated asset of class c, one held-out patch of
+   class c is drawn (seeded; without replacement until the class's pool is used up, then
+   again from the start). *Unoccluded* patches (no occluder pixel and no truncation by the
+   frame border: the visible mask is the whole silhouette) are preferred; a class with
+   none falls back to all its patches (recorded). The asset is sampled with that patch's
+   class, box size and time of day as conditions (those the model was trained with; the
+   image condition is never given: generation, not reconstruction) and rendered with that
+   patch's intrinsics (scaled to ``resolution``) and ``cam_from_obj``, so generated and
+   real images share one viewing distribution. Asset i uses seed
+   ``SeedSequence([seed, i])`` (as ``gina3d sample``).
+3. **Images.** Renders keep pixels with opacity >= 0.5 (colour un-premultiplied); real
+   patches keep their visible object mask; ``fid.composite_on_background`` puts both on
+   the same white background. The real set is the class's pool (unoccluded patches, as in
+   2) of every generated class, a seeded subset of ``max_real`` at most, resized to
+   ``resolution`` when the dataset's patches differ.
+4. **Shapes.** Each asset's mesh (``assets.mesh.extract_mesh``, ``mesh_resolution``,
+   opacity rule) against reference shapes of the held-out split: on synthetic data (a
+   ``DATASET/meshes`` folder) the ground-truth meshes of its objects; otherwise (Waymo) the
+   LiDAR points of each object, aggregated over all its held-out patches (records keep them
+   in the box frame, the refined one where the converter had it), objects with fewer than
+   ``min_lidar_points`` left out. References per class: as many as generated assets of the
+   class, at most the objects available (seeded subset). Meshes without faces cannot be
+   surface-sampled: they are left out of the shape metrics and counted.
+5. **Geometry consistency**: every asset, ``generation.default_consistency_cameras`` at
+   ``resolution``, with the stage-1 renderer as render function.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from gina3d.errors import Gina3dError
+
+NETWORKS = ("default", "random-test")
+REFERENCES = ("auto", "meshes", "lidar")
+OPACITY_THRESHOLD = 0.5  # render pixels kept as object (as generation.py's docstring)
+CAMERA_DISTRIBUTION = (
+    "per generated asset, the intrinsics (scaled to the render resolution) and cam_from_obj "
+    "of one held-out patch of its class, drawn seeded, unoccluded patches preferred; the "
+    "asset's size and time conditions come from the same patch"
+)
+
+
+@dataclass
+class GenSettings:
+    """Settings of ``evaluate_gen_run``; all of them go into the protocol."""
+
+    n: int = 64
+    """Generated assets."""
+    seed: int = 0
+    resolution: int = 64
+    """Render size of generated images (and of the geometry-consistency views), pixels."""
+    mesh_resolution: int = 64
+    """Marching-cubes grid nodes per box axis for the generated meshes."""
+    points_per_shape: int = 1024
+    """Surface / LiDAR points per shape for Chamfer distances."""
+    steps: int = 12
+    temperature: float = 1.0
+    guidance: float = 2.0
+    reference: str = "auto"
+    """auto (meshes when DATASET/meshes exists, else LiDAR), meshes, lidar."""
+    min_lidar_points: int = 64
+    """LiDAR references: objects with fewer aggregated points are left out."""
+    max_real: int = 1024
+    """At most this many real patches (seeded subset) for the image metrics."""
+    kid_subsets: int = 100
+    batch_size: int = 8
+    device: str = "cpu"
+
+    def validate(self) -> None:
+        if self.n < 2:
+            raise Gina3dError(f"--n must be at least 2 (FID needs two samples), got {self.n}")
+        if self.resolution < 8:
+            raise Gina3dError(f"--resolution must be at least 8 pixels, got {self.resolution}")
+        if self.mesh_resolution < 8:
+            raise Gina3dError(f"--mesh-resolution must be at least 8, got {self.mesh_resolution}")
+        if self.points_per_shape < 16:
+            raise Gina3dError(f"--points must be at least 16, got {self.points_per_shape}")
+        if self.steps < 1 or self.temperature < 0:
+            raise Gina3dError("--steps must be >= 1 and --temperature >= 0")
+        if self.reference not in REFERENCES:
+            raise Gina3dError(f"--reference must be one of {', '.join(REFERENCES)}")
+        if self.max_real < 2:
+            raise Gina3dError(f"--max-real must be at least 2, got {self.max_real}")
+        if self.batch_size < 1:
+            raise Gina3dError(f"--batch-size must be at least 1, got {self.batch_size}")
+
+
+def feature_network(name: str, seed: int = 0):
+    """The FID feature network: ``default`` (the FID Inception-v3; a Gina3dError naming the
+    install command when it is missing, never a fallback) or ``random-test`` (tests only)."""
+    from gina3d.evaluation.features import fid_inception, random_feature_network
+
+    if name == "default":
+        return fid_inception()
+    if name == "random-test":
+        return random_feature_network(seed)
+    raise Gina3dError(f"--network must be one of {', '.join(NETWORKS)} (got '{name}')")
+
+
+def asset_seed(seed: int, index: int) -> int:
+    """Seed of asset ``index``: the same formula as ``gina3d sample`` (``cli/sample.py``)."""
+    return int(np.random.SeedSequence([seed, index]).generate_state(1)[0])
+
+
+def allocate(n: int, mix: dict[str, float]) -> dict[str, int]:
+    """``n`` split over classes in proportion to ``mix`` (largest remainders, ties by name)."""
+    total = float(sum(mix.values()))
+    if total <= 0:
+        raise Gina3dError("no class to generate: the training class mix is empty")
+    names = sorted(mix)
+    exact = {c: n * mix[c] / total for c in names}
+    out = {c: int(np.floor(exact[c])) for c in names}
+    rest = n - sum(out.values())
+    for c in sorted(names, key=lambda c: (-(exact[c] - out[c]), c))[:rest]:
+        out[c] += 1
+    return {c: k for c, k in out.items() if k > 0}
+
+
+def training_class_mix(models, data_root: Path) -> tuple[dict[str, int], str]:
+    """Training patches per class and where the counts come from (module docstring, 1)."""
+    from gina3d.assets.run_models import dataset_of
+    from gina3d.data.dataset import CLASSES
+    from gina3d.data.shards import read_columns
+
+    if models.stage1_run is not None:
+        try:
+            from gina3d.generation.token_cache import load_token_cache
+
+            cache = load_token_cache(models.stage1_run, "train")
+            idx = cache.class_idx.tolist()
+            counts = Counter(CLASSES[i] for i in idx if 0 <= i < len(CLASSES))
+            if counts:
+                return dict(counts), f"token cache of {models.stage1_run} (train)"
+        except Gina3dError:
+            pass
+    for root, what in ((dataset_of(models), "stage-1 run's dataset"), (data_root, "--data")):
+        if root is None or not (Path(root) / "manifest.json").exists():
+            continue
+        try:
+            cls = read_columns(root, ["cls"], split="train").column("cls").to_pylist()
+        except Gina3dError:
+            continue
+        counts = Counter(c for c in cls if c in CLASSES)
+        if counts:
+            return dict(counts), f"train split of {what} {root}"
+    raise Gina3dError(
+        f"{models.run}: no training class mix (no token cache and no train split to read)"
+    )
+
+
+def _unoccluded(occluded: np.ndarray, truncation: np.ndarray) -> np.ndarray:
+    return (occluded == 0) & (truncation <= 0)
+
+
+def _meta(root: Path, split: str) -> dict[str, np.ndarray]:
+    from gina3d.data.shards import read_columns
+
+    cols = ["patch_id", "object_id", "cls", "time_of_day", "resolution", "box_size"]
+    cols += ["intrinsics", "cam_from_obj", "occluded_pixels", "truncation"]
+    t = read_columns(root, cols, split=split).to_pydict()
+    return {
+        "patch_id": np.asarray(t["patch_id"], dtype=object),
+        "object_id": np.asarray(t["object_id"], dtype=object),
+        "cls": np.asarray(t["cls"], dtype=object),
+        "time": np.asarray(t["time_of_day"], dtype=object),
+        "resolution": np.asarray(t["resolution"], dtype=np.int64),
+        "box_size": np.asarray(t["box_size"], dtype=np.float64).reshape(-1, 3),
+        "intrinsics": np.asarray(t["intrinsics"], dtype=np.float64).reshape(-1, 4),
+        "cam_from_obj": np.asarray(t["cam_from_obj"], dtype=np.float64).reshape(-1, 4, 4),
+        "occluded": np.asarray(t["occluded_pixels"], dtype=np.int64),
+        "truncation": np.asarray(t["truncation"], dtype=np.float64),
+    }
+
+
+def class_pools(meta: dict, classes) -> tuple[dict[str, np.ndarray], dict[str, bool]]:
+    """Per class: indices of its preferred patches (unoccluded, else all) and whether the
+    class had to fall back to occluded ones."""
+    clean = _unoccluded(meta["occluded"], meta["truncation"])
+    pools, fallback = {}, {}
+    for c in classes:
+        of_class = meta["cls"] == c
+        idx = np.flatnonzero(of_class & clean)
+        fallback[c] = len(idx) == 0
+        pools[c] = idx if len(idx) else np.flatnonzero(of_class)
+    return pools, fallback
+
+
+def draw_cycling(pool: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
+    """``k`` items of ``pool``: a seeded permutation, repeated (re-permuted) when k > len."""
+    out = []
+    while len(out) < k:
+        out += rng.permutation(pool).tolist()
+    return np.asarray(out[:k], dtype=np.int64)
+
+
+def _scaled_K(intrinsics: np.ndarray, scale: float) -> np.ndarray:
+    fx, fy, cx, cy = (np.asarray(intrinsics, np.float64) * scale).tolist()
+    return np.array([[fx, 0.0, cx], [0.0, fy, cy], [0.0, 0.0, 1.0]])
+
+
+def _resize(x: torch.Tensor, size: int) -> torch.Tensor:
+    """[B,C,h,w] -> [B,C,size,size]: area average down, bilinear up."""
+    if x.shape[-1] == size and x.shape[-2] == size:
+        return x
+    mode = "area" if size < x.shape[-1] else "bilinear"
+    kw = {} if mode == "area" else {"align_corners": False}
+    return F.interpolate(x, size=(size, size), mode=mode, **kw)
+
+
+def load_real_images(
+    root: Path, split: str, indices, meta: dict, resolution: int, progress: bool
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Real patches rgb [M,3,R,R] in [0,1] and visible object masks [M,R,R] (soft after a
+    resize)."""
+    from tqdm import tqdm
+
+    from gina3d.data.dataset import PatchDataset
+
+    ds = PatchDataset(root, split=split)
+    rgbs, masks = [], []
+    for i in tqdm(indices, desc="eval gen: real", unit="patch", disable=not progress, leave=False):
+        rec = ds.record(int(i))
+        if rec.patch_id != meta["patch_id"][i]:  # read_columns and the dataset disagree
+            raise Gina3dError(f"{root}: patch order differs between metadata and dataset")
+        rgbs.append(torch.from_numpy(rec.rgb).permute(2, 0, 1).float() / 255.0)
+        masks.append(torch.from_numpy(rec.object_mask).float()[None])
+    rgb = _resize(torch.stack(rgbs), resolution).clamp(0, 1)
+    mask = _resize(torch.stack(masks), resolution)[:, 0].clamp(0, 1)
+    return rgb, mask
+
+
+def reference_shapes(
+    root: Path, split: str, meta: dict, counts: dict[str, int], settings: GenSettings
+) -> tuple[list, list, dict]:
+    """(shapes, box sizes, protocol entry): module docstring, 4."""
+    kind = settings.reference
+    has_meshes = (root / "meshes").is_dir()
+    if kind == "auto":
+        kind = "meshes" if has_meshes else "lidar"
+    if kind == "meshes" and not has_meshes:
+        raise Gina3dError(f"--reference meshes: {root / 'meshes'} does not exist")
+    rng = np.random.default_rng([settings.seed, 3])
+    # one entry per object id: class and box size of its first patch in the split
+    first: dict[str, int] = {}
+    for i, oid in enumerate(meta["object_id"]):
+        first.setdefault(str(oid), i)
+    objects: dict[str, list[str]] = {c: [] for c in counts}
+    info: dict = {"kind": kind, "per_class": {}}
+    if kind == "meshes":
+        from gina3d.evaluation.novel_views import mesh_path
+
+        missing = 0
+        for oid, i in first.items():
+            c = meta["cls"][i]
+            if c not in objects:
+                continue
+            if mesh_path(root, oid).is_file():
+                objects[c].append(oid)
+            else:
+                missing += 1
+        info["source"] = f"ground-truth meshes {root / 'meshes'}/<object_id>.ply"
+        info["objects_without_mesh"] = missing
+        points = None
+    else:
+        from gina3d.data.shards import read_columns
+
+        t = read_columns(root, ["object_id", "lidar_points"], split=split).to_pydict()
+        gathered: dict[str, list[np.ndarray]] = {}
+        for oid, blob in zip(t["object_id"], t["lidar_points"]):
+            pts = np.frombuffer(blob or b"", dtype="<f4").reshape(-1, 3)
+            gathered.setdefault(str(oid), []).append(pts)
+        points = {oid: np.concatenate(p).astype(np.float64) for oid, p in gathered.items()}
+        too_few = 0
+        for oid, i in first.items():
+            c = meta["cls"][i]
+            if c not in objects:
+                continue
+            if len(points.get(oid, ())) >= settings.min_lidar_points:
+                objects[c].append(oid)
+            else:
+                too_few += 1
+        info["source"] = (
+            "LiDAR points of each object, aggregated over all its held-out patches (box frame)"
+        )
+        info["min_lidar_points"] = settings.min_lidar_points
+        info["objects_with_too_few_points"] = too_few
+    shapes, sizes = [], []
+    for c in sorted(objects):
+        avail = sorted(objects[c])
+        k = min(counts[c], len(avail))
+        pick = sorted(rng.choice(len(avail), k, replace=False).tolist()) if k else []
+        info["per_class"][c] = {"available": len(avail), "used": k}
+        for j in pick:
+            oid = avail[j]
+            if kind == "meshes":
+                from gina3d.evaluation.novel_views import mesh_path
+
+                shapes.append(mesh_path(root, oid))
+            else:
+                shapes.append(points[oid])
+            sizes.append(meta["box_size"][first[oid]])
+    if not shapes:
+        raise Gina3dError(f"{root}: no {kind} reference shape in split '{split}'")
+    info["num_objects"] = len(shapes)
+    info["selection"] = "per class, as many objects as generated assets of the class (at most "
+    info["selection"] += "all available), a seeded random subset; box size of the first patch"
+    return shapes, sizes, info
+
+
+class _CountingRenderFns:
+    """Wrap per-asset render functions: cameras moved to the model's device (consistency
+    builds them on the CPU), outputs back on the CPU, a progress bar advanced per asset."""
+
+    def __init__(self, fns, bar, device: torch.device) -> None:
+        self.fns, self.bar, self.device = fns, bar, device
+
+    def wrap(self, fn):
+        def render(K, cam_from_obj, height, width):
+            out = fn(K.to(self.device), cam_from_obj.to(self.device), height, width)
+            self.bar.update(1)
+            return {k: v.cpu() for k, v in out.items()}
+
+        return render
+
+    def __iter__(self):
+        return iter([self.wrap(f) for f in self.fns])
+
+
+@torch.no_grad()
+def evaluate_gen_run(
+    models,
+    data_root: str | os.PathLike,
+    split: str,
+    network,
+    settings: GenSettings | None = None,
+    network_choice: str = "default",
+    progress: bool = True,
+) -> dict:
+    """Every generation metric of a stage-2 run's samples (module docstring) with its
+    protocol; ``models``: ``assets.run_models.load_models`` of a stage-2 run."""
+    from tqdm import tqdm
+
+    from gina3d.assets.mesh import extract_mesh
+    from gina3d.assets.run_models import require_stage2, stage2_conditions
+    from gina3d.data.dataset import TIMES_OF_DAY
+    from gina3d.evaluation.fid import unpremultiply
+    from gina3d.evaluation.generation import (
+        _DEFAULT_CAMERAS,
+        GenEvalConfig,
+        default_consistency_cameras,
+        evaluate_generated,
+    )
+    from gina3d.evaluation.geometry_consistency import triplane_render_fn
+    from gina3d.generation.sampler import sample_token_grids
+
+    s = settings or GenSettings()
+    s.validate()
+    require_stage2(models, "eval gen")
+    root = Path(data_root)
+    device = torch.device(s.device)
+    timing: dict[str, float] = {}
+    t0 = time.perf_counter()
+
+    meta = _meta(root, split)
+    if len(meta["cls"]) == 0:
+        raise Gina3dError(f"{root}: split '{split}' is empty")
+    mix, mix_source = training_class_mix(models, root)
+    held_out = set(meta["cls"].tolist())
+    dropped = sorted(c for c in mix if c not in held_out)
+    counts = allocate(s.n, {c: k for c, k in mix.items() if c in held_out})
+    pools, fallback = class_pools(meta, counts)
+
+    # 2. one held-out patch per asset: its camera and conditions
+    rng = np.random.default_rng([s.seed, 1])
+    plan: list[tuple[str, int]] = []
+    for c in sorted(counts):
+        plan += [(c, int(i)) for i in draw_cycling(pools[c], counts[c], rng)]
+    order = np.random.default_rng([s.seed, 2]).permutation(len(plan))
+    plan = [plan[i] for i in order]  # classes interleaved: a cut-short run stays balanced
+    enabled = stage2_conditions(models)
+    res_patch = int(meta["resolution"][0])
+    scale = s.resolution / res_patch
+
+    stage1, stage2 = models.stage1.to(device).eval(), models.stage2.to(device).eval()
+    images, masks, meshes, render_fns, cams, sizes, rows = [], [], [], [], [], [], []
+    bar = tqdm(plan, desc="eval gen: sample", unit="asset", disable=not progress, leave=False)
+    for i, (c, j) in enumerate(bar):
+        size = meta["box_size"][j]
+        time_of_day = meta["time"][j] if meta["time"][j] in TIMES_OF_DAY else None
+        cond = {"class_name": c, "size": size.tolist(), "time": time_of_day}
+        cond = {k: v for k, v in cond.items() if k in enabled and v is not None}
+        seed_i = asset_seed(s.seed, i)
+        t = time.perf_counter()
+        tokens = sample_token_grids(
+            stage2, 1, seed_i, cond, s.steps, s.temperature, s.guidance
+        )  # [1,T]
+        timing["sample"] = timing.get("sample", 0.0) + time.perf_counter() - t
+        t = time.perf_counter()
+        tri = stage1.decode_indices(tokens.to(device))  # [1,3,F,R,R]
+        box = torch.as_tensor(size, dtype=torch.float32, device=device)[None]  # [1,3]
+        K = torch.as_tensor(_scaled_K(meta["intrinsics"][j], scale), dtype=torch.float32)
+        cam = torch.as_tensor(meta["cam_from_obj"][j], dtype=torch.float32)
+        out = stage1.render_image(
+            tri, K[None].to(device), cam[None].to(device), box, s.resolution, s.resolution
+        )
+        opacity = out["opacity"].float().cpu()  # [1,R,R]
+        images.append(unpremultiply(out["rgb"].float().cpu(), opacity)[0])
+        masks.append((opacity[0] >= OPACITY_THRESHOLD).float())
+        timing["render"] = timing.get("render", 0.0) + time.perf_counter() - t
+        t = time.perf_counter()
+        meshes.append(extract_mesh(stage1, tri[0], size, resolution=s.mesh_resolution))
+        timing["mesh"] = timing.get("mesh", 0.0) + time.perf_counter() - t
+        render_fns.append(triplane_render_fn(stage1, tri, box))
+        cams.append(default_consistency_cameras(size, s.resolution))
+        sizes.append(size)
+        rows.append({"class": c, "patch_id": str(meta["patch_id"][j]), "seed": seed_i})
+        rows[-1].update(conditions=cond, mesh_faces=int(len(meshes[-1].faces)))
+    bar.close()
+
+    # 3. real images: the preferred pools of the generated classes
+    real_idx = np.sort(np.concatenate([pools[c] for c in sorted(counts)]))
+    num_real_pool = len(real_idx)
+    if len(real_idx) > s.max_real:
+        pick = np.random.default_rng([s.seed, 4]).choice(len(real_idx), s.max_real, replace=False)
+        real_idx = real_idx[np.sort(pick)]
+    if len(real_idx) < 2:
+        raise Gina3dError(f"{root}: split '{split}' has {len(real_idx)} usable patch (need 2)")
+    t = time.perf_counter()
+    real_rgb, real_mask = load_real_images(root, split, real_idx, meta, s.resolution, progress)
+    timing["load_real"] = time.perf_counter() - t
+
+    # 4. shapes
+    keep = [k for k, m in enumerate(meshes) if len(m.faces) > 0]
+    if not keep:
+        raise Gina3dError(f"all {len(meshes)} generated meshes are empty: no shape metrics")
+    t = time.perf_counter()
+    ref_shapes, ref_sizes, ref_info = reference_shapes(root, split, meta, counts, s)
+    timing["references"] = time.perf_counter() - t
+
+    cfg = GenEvalConfig(
+        points_per_shape=s.points_per_shape,
+        consistency_resolution=s.resolution,
+        kid_subsets=s.kid_subsets,
+        batch_size=s.batch_size,
+        device=str(device),
+    )
+    t = time.perf_counter()
+    cbar = tqdm(
+        total=len(render_fns),
+        desc="eval gen: consistency",
+        unit="asset",
+        disable=not progress,
+        leave=False,
+    )
+    result = evaluate_generated(
+        torch.stack(images),
+        torch.stack(masks),
+        real_rgb,
+        real_mask,
+        [meshes[k] for k in keep],
+        ref_shapes,
+        network,
+        seed=s.seed,
+        render_fns=_CountingRenderFns(render_fns, cbar, device),
+        consistency_cameras=cams,
+        generated_box_sizes=[sizes[k] for k in keep],
+        reference_box_sizes=ref_sizes,
+        camera_distribution=CAMERA_DISTRIBUTION,
+        config=cfg,
+    )
+    cbar.close()
+    timing["metrics"] = time.perf_counter() - t
+    timing["total"] = time.perf_counter() - t0
+
+    p = result["protocol"]
+    p["geometry_consistency"]["cameras"] = (
+        f"generation.default_consistency_cameras per asset: {_DEFAULT_CAMERAS}"
+    )
+    real_cls = Counter(meta["cls"][real_idx].tolist())
+    gen_cls = Counter(c for c, _ in plan)
+    clean = _unoccluded(meta["occluded"], meta["truncation"])
+    used = np.array([j for _, j in plan])
+    p["images"]["real_selection"] = {
+        "split": split,
+        "rule": "unoccluded patches (occluded_pixels == 0 and truncation == 0) of the generated "
+        "classes; a class without any falls back to all its patches",
+        "num_in_split": len(meta["cls"]),
+        "num_unoccluded_in_split": int(clean.sum()),
+        "num_pool": int(num_real_pool),
+        "num_used": len(real_idx),
+        "max_real": s.max_real,
+        "classes_falling_back_to_occluded": sorted(c for c, f in fallback.items() if f),
+        "patch_resolution": res_patch,
+        "resize": "none" if res_patch == s.resolution else "area down / bilinear up",
+    }
+    p["images"]["cameras"] = {
+        "rule": CAMERA_DISTRIBUTION,
+        "num_distinct_patches": len(set(used.tolist())),
+        "num_occluded_patches": int((~clean[used]).sum()),
+        "intrinsics_scale": scale,
+    }
+    p["shapes"]["reference"] = ref_info
+    p["shapes"]["generated"] = {
+        "mesh": "assets.mesh.extract_mesh, opacity rule, floaters removed",
+        "mesh_resolution": s.mesh_resolution,
+        "num_assets": len(meshes),
+        "num_empty_meshes": len(meshes) - len(keep),
+        "empty_meshes": "left out of cov, mmd, one_nna (no surface to sample)",
+    }
+    p["sampling"] = {
+        "run": str(Path(models.run).resolve()),
+        "stage1": str(models.stage1_source),
+        "stage1_step": models.configs.get("stage1_step"),
+        "n": s.n,
+        "steps": s.steps,
+        "temperature": s.temperature,
+        "guidance": s.guidance,
+        "asset_seeds": "SeedSequence([seed, i]) for asset i (as gina3d sample)",
+        "conditions": sorted(c for c in enabled if c != "image"),
+        "image_condition": "never given (null embedding): generation, not reconstruction",
+        "condition_source": "class, box size and time of day of the held-out patch whose "
+        "camera renders the asset",
+        "class_mix": {"source": mix_source, "training_counts": mix},
+        "classes_not_in_split": dropped,
+    }
+    p["classes"] = {
+        c: {"generated": gen_cls.get(c, 0), "real": real_cls.get(c, 0)}
+        for c in sorted(set(gen_cls) | set(real_cls))
+    }
+    for c, v in ref_info["per_class"].items():
+        p["classes"].setdefault(c, {})["reference"] = v["used"]
+    p["dataset"] = str(root.resolve())
+    p["split"] = split
+    p["network_choice"] = network_choice
+    p["settings"] = asdict(s)
+    p["device"] = str(device)
+    p["threads"] = torch.get_num_threads()
+    p["timing_s"] = {k: round(v, 3) for k, v in timing.items()}
+    result["network"] = network.describe()["name"]
+    if network_choice != "default":
+        result["warning"] = "random test feature network: fid/kid mean nothing outside tests"
+    result["assets"] = rows
+    return result

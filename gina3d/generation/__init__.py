@@ -1,0 +1,1 @@
+"""Stage-2 generation: the token cache (``token_cache``), sampling token grids (``sampler``)."""

@@ -1,0 +1,162 @@
+"""The asset folder: save, load, decoder reference, bad input."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from gina3d.assets.asset_io import load_asset, save_asset
+from gina3d.assets.decoder_ref import load_decoder
+from gina3d.assets.mesh_export import load_mesh
+from gina3d.errors import Gina3dError
+from gina3d.models.config import tiny_model_config
+from gina3d.models.stage1 import Stage1Model
+
+SIZE = [4.6, 1.9, 1.6]
+FAST = {"views": 2, "image_size": 16, "mesh_resolution": 24}
+
+
+def test_save_and_load_round_trip(tmp_path, stage1_run, model, tokens):
+    out = save_asset(
+        tmp_path / "a",
+        model,
+        stage1_run,
+        tokens[0],
+        "vehicle",
+        SIZE,
+        7,
+        {"class_name": "vehicle"},
+        extra={"note": 1},
+        **FAST,
+    )
+    names = {p.name for p in out.iterdir()}
+    assert names == {
+        "asset.json",
+        "triplane.safetensors",
+        "mesh.glb",
+        "turntable.png",
+        "turntable.gif",
+    }
+    meta = json.loads((out / "asset.json").read_text())
+    assert meta["decoder"]["step"] == 3
+    assert meta["decoder"]["run"] == str(stage1_run.resolve())
+    assert meta["decoder"]["checkpoint"].endswith("step-00000003")
+    assert len(meta["decoder"]["model_config_sha256"]) == 64
+    assert meta["token_grid"]["shape"] == [3, 4, 4] and meta["tokens"] == tokens[0].tolist()
+    assert meta["mesh"]["faces"] > 0 and not meta["mesh"]["empty"]
+    lo, hi = np.array(meta["mesh"]["bounds_m"])
+    assert np.all(lo >= -np.array(SIZE) / 2 - 1e-6) and np.all(hi <= np.array(SIZE) / 2 + 1e-6)
+    assert all(e <= 1e-6 for e in meta["mesh"]["extent_error"])
+    assert set(meta["timing_s"]) == {"decode", "mesh", "turntable", "total"}
+
+    asset = load_asset(out)
+    assert asset.tokens.equal(tokens[0]) and asset.class_name == "vehicle" and asset.seed == 7
+    np.testing.assert_allclose(asset.size_m, SIZE)
+    assert asset.conditions == {"class_name": "vehicle"} and asset.meta["extra"] == {"note": 1}
+    with torch.no_grad():
+        expect = model.decode_indices(tokens[0][None])[0]
+    torch.testing.assert_close(asset.triplane, expect)
+    mesh = load_mesh(asset.mesh_path)
+    np.testing.assert_allclose(mesh.bounds, meta["mesh"]["bounds_m"], atol=1e-4)
+
+    decoder, ckpt = load_decoder(asset)
+    assert ckpt.name == "step-00000003"
+    with torch.no_grad():
+        torch.testing.assert_close(decoder.decode_indices(asset.tokens[None])[0], expect)
+
+
+def test_pinned_stage1_dirs_and_format_switch(tmp_path, stage2_run, model, tokens):
+    out = save_asset(
+        tmp_path / "a",
+        model,
+        stage2_run / "stage1",
+        tokens[1],
+        None,
+        SIZE,
+        None,
+        {},
+        mesh_format="ply",
+        **FAST,
+    )
+    assert (out / "mesh.ply").exists()
+    meta = json.loads((out / "asset.json").read_text())
+    assert meta["decoder"]["step"] == 3 and meta["class"] is None and meta["seed"] is None
+    save_asset(out, model, stage2_run / "stage1", tokens[1], None, SIZE, None, {}, **FAST)
+    assert (out / "mesh.glb").exists() and not (out / "mesh.ply").exists()
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"class_name": "truck"}, "unknown class 'truck'"),
+        ({"size_m": [4.0, -1.0, 1.5]}, "positive lengths"),
+        ({"size_m": [4.0, 1.0]}, "positive lengths"),
+        ({"tokens": torch.zeros(5, dtype=torch.long)}, "token grid must be"),
+        ({"tokens": torch.full((48,), 64)}, "token values"),
+        ({"tokens": torch.zeros(48)}, "integers"),
+        ({"mesh_format": "stl"}, "unknown mesh format"),
+        ({"conditions": {"x": float("nan")}}, "plain JSON"),
+        ({"views": 0}, "views >= 1"),
+    ],
+)
+def test_bad_input(tmp_path, stage1_run, model, tokens, change, message):
+    kwargs = dict(
+        out_dir=tmp_path / "x",
+        stage1_model=model,
+        stage1_run=stage1_run,
+        tokens=tokens[0],
+        class_name="vehicle",
+        size_m=SIZE,
+        seed=0,
+        conditions={},
+    )
+    kwargs.update(change)
+    with pytest.raises(Gina3dError, match=message):
+        save_asset(**{**FAST, **kwargs})
+    assert not (tmp_path / "x").exists()
+
+
+def test_an_empty_field_still_makes_an_asset(tmp_path, stage1_run, model, tokens):
+    with torch.no_grad():
+        model.field.mlp[-1].bias[0] = -50.0  # nothing anywhere
+    out = save_asset(
+        tmp_path / "e", model, stage1_run, tokens[0], None, SIZE, 0, mesh_format="obj", **FAST
+    )
+    asset = load_asset(out)
+    assert asset.meta["mesh"]["empty"] and asset.meta["mesh"]["bounds_m"] is None
+    assert len(load_mesh(asset.mesh_path).faces) == 0
+    strip = np.asarray(Image.open(out / "turntable.png"))
+    assert strip.shape == (16, 32, 3) and strip.min() == 255  # white background only
+
+
+def test_runs_without_stage1_and_other_models(tmp_path, stage1_run, model, tokens):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(Gina3dError, match="no checkpoint yet"):
+        save_asset(tmp_path / "x", model, tmp_path / "empty", tokens[0], None, SIZE, 0, **FAST)
+    with pytest.raises(Gina3dError, match="no such run"):
+        save_asset(tmp_path / "x", model, tmp_path / "none", tokens[0], None, SIZE, 0, **FAST)
+    other = Stage1Model(tiny_model_config(32))
+    with pytest.raises(Gina3dError, match="not this checkpoint's model"):
+        save_asset(tmp_path / "x", other, stage1_run, tokens[0], None, SIZE, 0, **FAST)
+
+
+def test_load_errors(tmp_path, stage1_run, model, tokens):
+    with pytest.raises(Gina3dError, match="no such asset directory"):
+        load_asset(tmp_path / "missing")
+    (tmp_path / "bare").mkdir()
+    with pytest.raises(Gina3dError, match="no asset.json"):
+        load_asset(tmp_path / "bare")
+    out = save_asset(tmp_path / "a", model, stage1_run, tokens[0], None, SIZE, 0, **FAST)
+    meta = json.loads((out / "asset.json").read_text())
+    meta["tokens"][0] = (meta["tokens"][0] + 1) % 64
+    (out / "asset.json").write_text(json.dumps(meta))
+    with pytest.raises(Gina3dError, match="differ"):
+        load_asset(out)
+    (out / "triplane.safetensors").write_bytes(b"junk")
+    with pytest.raises(Gina3dError, match="unreadable"):
+        load_asset(out)
+    (out / "asset.json").write_text("{not json")
+    with pytest.raises(Gina3dError, match="unreadable"):
+        load_asset(out)
