@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3.11}
 command -v "$PYTHON" >/dev/null 2>&1 || PYTHON=python3
 TORCH_VERSION=${TORCH_VERSION:-2.13.0}
-DEB_PACKAGES="libegl1 libegl-mesa0 libgl1-mesa-dri libgbm1"
+DEB_PACKAGES="libegl1 libegl-mesa0 libgl1-mesa-dri libgbm1 chromium"
 
 # 1. Debian packages for moderngl on EGL (Mesa llvmpipe), only when missing.
 missing=""

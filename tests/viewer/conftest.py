@@ -1,0 +1,125 @@
+"""Tiny inputs for the viewer tests, written directly (no training): a box-world dataset, a
+stage-1 run with a shaped random field, a stage-2 run pinned to it, and one asset folder."""
+
+import shutil
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import torch
+from boxworld import BoxWorldSource
+
+from gina3d.config import save_yaml, to_dict
+from gina3d.data.build import BuildConfig, build_dataset
+from gina3d.data.filters import FilterConfig
+from gina3d.data.patches import PatchConfig
+from gina3d.models.config import tiny_model_config
+from gina3d.models.stage1 import Stage1Model
+from gina3d.training.checkpoint import save_checkpoint
+
+RES = 16
+
+
+def shaped_stage1(seed: int = 0) -> Stage1Model:
+    """A random tiny stage-1 model whose density is high in part of the box (so meshes and
+    renders are not empty)."""
+    torch.manual_seed(seed)
+    model = Stage1Model(tiny_model_config(RES)).eval()
+    with torch.no_grad():
+        last = model.field.mlp[-1]
+        last.weight.normal_(0.0, 1.0, generator=torch.Generator().manual_seed(seed + 1))
+        last.bias.zero_()
+        last.bias[0] = 9.8
+    return model
+
+
+@pytest.fixture(scope="session")
+def view_data(tmp_path_factory):
+    root = tmp_path_factory.mktemp("view") / "data"
+    cfg = BuildConfig(
+        patches=PatchConfig(resolution=RES),
+        filters=FilterConfig(min_crop_px=4, min_visibility=0.0, min_object_pixels=1),
+        scenes_per_shard=2,
+        workers=1,
+    )
+    build_dataset(BoxWorldSource(4), root, cfg, seed=0)
+    return root
+
+
+@pytest.fixture(scope="session")
+def view_runs(tmp_path_factory, view_data):
+    """stage1 and stage2 run directories and the stage-2 run's one asset (RUN/assets/a0)."""
+    from gina3d.assets.asset_io import save_asset
+    from gina3d.models.maskgit import MaskGIT, MaskGITConfig
+    from gina3d.training.presets import Stage1Config
+
+    base = tmp_path_factory.mktemp("view")
+    s1 = base / "s1"
+    model = shaped_stage1()
+    cfg = {"kind": "stage1", "preset": "tiny", "model": to_dict(model.cfg), "loss": {}}
+    save_checkpoint(s1, 3, {"model": model}, cfg, {}, {"step": 3})
+    save_yaml(Stage1Config(preset="tiny", data=str(view_data), model=model.cfg), s1 / "config.yaml")
+
+    s2 = base / "s2"
+    mcfg = MaskGITConfig(
+        plane_tokens=model.cfg.plane_tokens,
+        codebook_size=model.cfg.codebook_size,
+        width=32,
+        depth=1,
+        heads=2,
+    )
+    torch.manual_seed(0)
+    config = {"kind": "stage2", "preset": "tiny", "stage1_run": str(s1), "stage1_step": 3}
+    config.update(model=to_dict(mcfg), loss={})
+    save_checkpoint(s2, 2, {"model": MaskGIT(mcfg)}, config, {}, {"step": 2})
+    (s2 / "stage1").mkdir()
+    for name in ("model.safetensors", "model_config.json", "state.json"):
+        shutil.copy2(s1 / "checkpoints" / "step-00000003" / name, s2 / "stage1" / name)
+
+    tokens = torch.randint(0, model.cfg.codebook_size, (model.cfg.num_tokens,))
+    asset = save_asset(
+        s2 / "assets" / "a0",
+        model,
+        s2 / "stage1",
+        tokens,
+        "vehicle",
+        [4.0, 2.0, 1.5],
+        7,
+        views=2,
+        image_size=32,
+        mesh_resolution=16,
+    )
+    return SimpleNamespace(stage1=s1, stage2=s2, asset=asset, model=model)
+
+
+class FakeCamera:
+    """Stands in for a browser's ``client.camera`` (OpenCV pose in the world frame)."""
+
+    def __init__(self, wxyz=(1.0, 0.0, 0.0, 0.0), position=(0.0, 0.0, 0.0), fov=0.8, aspect=1.5):
+        self.wxyz = np.asarray(wxyz, dtype=np.float64)
+        self.position = np.asarray(position, dtype=np.float64)
+        self.fov, self.aspect = fov, aspect
+        self.update_timestamp = 0.0
+        self.callbacks = []
+
+    def on_update(self, cb):
+        self.callbacks.append(cb)
+        return cb
+
+    def move(self, wxyz, position) -> None:
+        self.wxyz, self.position = np.asarray(wxyz, float), np.asarray(position, float)
+        self.update_timestamp += 1.0
+        for cb in self.callbacks:
+            cb(self)
+
+
+@pytest.fixture
+def fake_client():
+    """A viser server's own scene/GUI standing in for one browser (no connection needed)."""
+    viser = pytest.importorskip("viser")
+    server = viser.ViserServer(host="127.0.0.1", port=0, verbose=False)
+    client = SimpleNamespace(
+        client_id=0, scene=server.scene, gui=server.gui, camera=FakeCamera(), server=server
+    )
+    yield client
+    server.stop()
