@@ -68,7 +68,12 @@ def main() -> None:
     model = task.model.eval()
     n_rays = 4096
     with torch.no_grad():
-        tri, _ = model(batch["rgb"][:1], batch["ray_direction"][:1])
+        tri, _ = model(
+            batch["rgb"][:1],
+            batch["ray_direction"][:1],
+            batch["ray_origin"][:1],
+            batch["box_size"][:1],
+        )
         o = batch["ray_origin"][:1].reshape(1, -1, 3)[:, :n_rays]
         d = batch["ray_direction"][:1].reshape(1, -1, 3)[:, :n_rays]
         o, d = (
