@@ -226,3 +226,15 @@ def test_missing_egl_is_a_one_line_error(monkeypatch):
     message = str(err.value)
     assert "\n" not in message
     assert "libegl1 libegl-mesa0 libgl1-mesa-dri libgbm1" in message
+
+
+def test_a_renderer_still_draws_after_another_one_is_created(renderer):
+    draw = Draw(box((1, 1, 1)), at(6, 0, 0), 1, 1)
+    before = renderer.render_mask([draw], K, CAM, W, H)
+    other = Renderer()
+    assert other.render_mask([draw], K, CAM, W, H).sum() == before.sum() > 0
+    # the newest context was current: the first renderer must switch back to its own
+    np.testing.assert_array_equal(renderer.render_mask([draw], K, CAM, W, H), before)
+    out = renderer.render([draw], K, CAM, W, H, lighting())
+    assert (out.instance == 1).sum() == before.sum()
+    other.clear_cache()

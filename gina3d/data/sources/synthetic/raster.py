@@ -14,6 +14,7 @@ the vertex colour.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -139,6 +140,24 @@ def _fit_sun_shadow(sun, world_from_cam, K, width, height, near, far, corners):
     return casters, clip_from_world, to_texture @ ortho, offset
 
 
+def _current(method):
+    """Run a Renderer method with its own GL context current.
+
+    Several renderers may live in one process (the process-wide default and, say, one a test
+    or an evaluation made); creating a context makes it current, so without this a renderer
+    made earlier would draw into the newest context (measured: empty renders, no patches).
+    """
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        if self._ctx is None and method.__name__ == "clear_cache":
+            return method(self, *args, **kwargs)
+        with self.ctx:
+            return method(self, *args, **kwargs)
+
+    return wrapper
+
+
 class Renderer:
     """Rasterises lists of ``Draw`` into ``RenderOutput``; create one per process.
 
@@ -196,6 +215,7 @@ class Renderer:
             self._programs[key] = prog
         return self._programs[key]
 
+    @_current
     def clear_cache(self) -> None:
         """Release every uploaded mesh (GPU buffers and textures)."""
         for g in self._meshes.values():
@@ -307,6 +327,7 @@ class Renderer:
             u["u_shadow_offset"] = float(shadow[3])
         return u
 
+    @_current
     def render(
         self,
         draws: list[Draw],
@@ -395,6 +416,7 @@ class Renderer:
         fbo.read_into(out.semantic, components=1, attachment=3, dtype="u1")
         return out
 
+    @_current
     def render_mask(
         self, draws: list[Draw], K: np.ndarray, cam_from_world: np.ndarray, width: int, height: int
     ) -> np.ndarray:
