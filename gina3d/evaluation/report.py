@@ -77,6 +77,8 @@ def _fmt(value) -> str:
     if isinstance(value, float):
         return f"{value:.6g}" if abs(value) >= 1e4 else f"{value:.4g}"
     if isinstance(value, list | tuple):
+        if len(value) > 8 and any(isinstance(v, dict | list) for v in value):
+            return f"{len(value)} entries (see the JSON file)"  # per-asset records
         return _e(json.dumps(value))
     return _e(value)
 
