@@ -13,11 +13,16 @@ docs/viewer.md describes every panel.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from gina3d.cli.common import Parser, run
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+STOP_TIMEOUT_S = 10.0
+"""Seconds the viewer's shutdown may take after Ctrl-C before the command ends anyway."""
 
 
 def build_parser() -> Parser:
@@ -102,11 +107,21 @@ def main(argv: list[str] | None = None) -> int:
         except KeyboardInterrupt:
             print("gina3d view: stopped", file=sys.stderr)
         finally:
-            viewer.stop()
+            # viser's server thread can be slow to wind down on a loaded machine: give the
+            # shutdown a bounded time in a daemon thread so Ctrl-C always ends the command
+            import threading
+
+            stopper = threading.Thread(target=viewer.stop, daemon=True)
+            stopper.start()
+            stopper.join(STOP_TIMEOUT_S)
         return 0
 
     return run("gina3d view", body)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    code = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # exit without waiting for server threads that outlived the bounded shutdown above
+    os._exit(code)
