@@ -61,8 +61,14 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
 
     def body() -> int:
+        import signal
+
         from gina3d.errors import Gina3dError
         from gina3d.viewer.server import Viewer, ViewerConfig
+
+        # a process started in the background (`cmd &`, CI runners) inherits SIGINT ignored,
+        # and Python then never raises KeyboardInterrupt: a server must always stop on Ctrl-C
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
         if args.serve_seconds is not None and args.serve_seconds <= 0:
             raise Gina3dError(f"--serve-seconds must be positive, got {args.serve_seconds}")
