@@ -1,6 +1,7 @@
 """Named stage-1 presets: model size, losses and optimisation for each kind of machine.
 
-``tiny``: tests, seconds on a CPU. ``cpu``: learns on 2 CPU cores in about 30 minutes.
+``tiny``: tests, seconds on a CPU. ``demo``: ``gina3d demo``'s 32-pixel model, about 6 minutes
+on 2 CPU cores. ``cpu``: learns on 2 CPU cores in about 30 minutes.
 ``gpu128`` / ``gpu256``: one or more GPUs at 128 or 256 pixels.
 """
 
@@ -44,6 +45,8 @@ def stage1_preset(name: str, image_size: int) -> Stage1Config:
                 num_workers=0,
             ),
         )
+    if name == "demo":
+        return demo_preset(image_size)
     if name == "cpu":
         return Stage1Config(
             preset=name,
@@ -99,7 +102,47 @@ def stage1_preset(name: str, image_size: int) -> Stage1Config:
                 num_workers=6,
             ),
         )
-    raise Gina3dError(f"unknown preset '{name}' (presets: tiny, cpu, gpu128, gpu256)")
+    raise Gina3dError(f"unknown preset '{name}' (presets: {', '.join(PRESETS)})")
 
 
-PRESETS = ("tiny", "cpu", "gpu128", "gpu256")
+def demo_preset(image_size: int) -> Stage1Config:
+    """``gina3d demo``'s stage 1: 32-pixel patches, a small model, a few minutes on 2 cores."""
+    patch = 4 if image_size <= 32 else 8
+    if image_size % patch:
+        raise Gina3dError(
+            f"preset demo: patches of {image_size} pixels are not a multiple of {patch}"
+        )
+    model = replace(
+        ModelConfig(image_size=image_size),
+        patch_size=patch,
+        width=96,
+        heads=4,
+        encoder_depth=3,
+        plane_tokens=8,
+        cross_depth=2,
+        codebook_size=256,
+        decoder_depth=3,
+        plane_resolution=32,
+        plane_features=24,
+        field_hidden=48,
+        samples_stratified=20,
+        samples_importance=12,
+    )
+    return Stage1Config(
+        preset="demo",
+        model=model,
+        loss=LossConfig(rays_per_image=256, adversarial_start=10**9, adversarial_resolution=16),
+        train=TrainConfig(
+            batch_size=8,
+            lr=5e-4,
+            warmup_steps=100,
+            log_every=10,
+            sample_every=200,
+            checkpoint_every=500,
+            checkpoint_minutes=2.0,
+            num_workers=0,
+        ),
+    )
+
+
+PRESETS = ("tiny", "demo", "cpu", "gpu128", "gpu256")

@@ -1,7 +1,8 @@
 """Named stage-2 presets: MaskGIT size, objective and optimisation for each kind of machine.
 
-``tiny``: tests, seconds on a CPU, every condition on. ``cpu``: learns on 2 CPU cores in
-about 10 minutes from a few thousand token grids. ``gpu``: one or more GPUs.
+``tiny``: tests, seconds on a CPU, every condition on. ``demo``: ``gina3d demo``'s small
+model (class, size and time; no image), a few minutes on 2 CPU cores. ``cpu``: learns on 2
+CPU cores in about 10 minutes from a few thousand token grids. ``gpu``: one or more GPUs.
 The token grid's shape (``model.plane_tokens``) and the codebook size come from the
 stage-1 run, whatever the preset says.
 """
@@ -15,7 +16,7 @@ from gina3d.models.maskgit import MaskGITConfig
 from gina3d.training.loop import TrainConfig
 from gina3d.training.stage2 import Stage2LossConfig
 
-PRESETS = ("tiny", "cpu", "gpu")
+PRESETS = ("tiny", "demo", "cpu", "gpu")
 
 
 @dataclass
@@ -47,6 +48,23 @@ def stage2_preset(name: str) -> Stage2Config:
                 log_every=2,
                 sample_every=3,
                 checkpoint_every=3,
+                num_workers=0,
+            ),
+        )
+    if name == "demo":
+        # generation only conditions on class, size and time: no image encoder to train
+        return Stage2Config(
+            preset=name,
+            model=MaskGITConfig(width=128, depth=3, heads=4, use_image=False),
+            train=TrainConfig(
+                batch_size=32,
+                lr=1e-3,
+                weight_decay=0.05,
+                warmup_steps=50,
+                log_every=10,
+                sample_every=200,
+                checkpoint_every=500,
+                checkpoint_minutes=2.0,
                 num_workers=0,
             ),
         )
