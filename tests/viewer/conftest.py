@@ -7,30 +7,16 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 import torch
+from assets.conftest import shaped_stage1
 from boxworld import BoxWorldSource
 
 from gina3d.config import save_yaml, to_dict
 from gina3d.data.build import BuildConfig, build_dataset
 from gina3d.data.filters import FilterConfig
 from gina3d.data.patches import PatchConfig
-from gina3d.models.config import tiny_model_config
-from gina3d.models.stage1 import Stage1Model
 from gina3d.training.checkpoint import save_checkpoint
 
 RES = 16
-
-
-def shaped_stage1(seed: int = 0) -> Stage1Model:
-    """A random tiny stage-1 model whose density is high in part of the box (so meshes and
-    renders are not empty)."""
-    torch.manual_seed(seed)
-    model = Stage1Model(tiny_model_config(RES)).eval()
-    with torch.no_grad():
-        last = model.field.mlp[-1]
-        last.weight.normal_(0.0, 1.0, generator=torch.Generator().manual_seed(seed + 1))
-        last.bias.zero_()
-        last.bias[0] = 9.8
-    return model
 
 
 @pytest.fixture(scope="session")
