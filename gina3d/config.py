@@ -58,6 +58,12 @@ def _convert(tp: Any, value: Any, where: str) -> Any:
         return tuple(out) if origin is tuple else out
     if tp is float and isinstance(value, (int, float)) and not isinstance(value, bool):
         return float(value)
+    if tp is float and isinstance(value, str):
+        # YAML 1.1 reads "1e-3" (no dot) as a string: accept any Python float literal
+        try:
+            return float(value)
+        except ValueError:
+            raise Gina3dError(f"config key '{where}': expected a number, got {value!r}") from None
     if tp in (int, str, bool):
         if type(value) is not tp:
             raise Gina3dError(f"config key '{where}': expected {tp.__name__}, got {value!r}")

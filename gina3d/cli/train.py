@@ -23,7 +23,7 @@ def build_parser() -> Parser:
     sub = p.add_subparsers(dest="stage", required=True, parser_class=Parser)
     s1 = sub.add_parser("stage1", help="the tri-plane tokenizer (encoder, codebook, decoder)")
     s1.add_argument("--data", required=True, help="patch dataset directory")
-    s1.add_argument("--preset", default="cpu", help="tiny, cpu, gpu128 or gpu256 (default cpu)")
+    s1.add_argument("--preset", default="cpu", help="tiny, demo, cpu, gpu128 or gpu256 (default cpu)")
     s1.add_argument("--out", required=True, help="run directory (created, or resumed)")
     _common(s1)
     s2 = sub.add_parser("stage2", help="MaskGIT over the stage-1 token grids (generation)")
@@ -35,7 +35,7 @@ def build_parser() -> Parser:
         help="stage-1 run directory (its tokenizer); under torchrun spell it --stage1-run "
         "(torchrun takes --run for its own --run-path)",
     )
-    s2.add_argument("--preset", default="cpu", help="tiny, cpu or gpu (default cpu)")
+    s2.add_argument("--preset", default="cpu", help="tiny, demo, cpu or gpu (default cpu)")
     s2.add_argument("--out", required=True, help="stage-2 run directory (created, or resumed)")
     _common(s2)
     return p

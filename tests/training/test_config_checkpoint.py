@@ -43,6 +43,16 @@ def test_overrides():
     assert to_dict(Outer())["sizes"] == [1.0, 2.0]
 
 
+def test_override_float_without_a_dot():
+    # YAML 1.1 reads 1e-3 as the string "1e-3"; a float field must still get 0.001
+    assert apply_overrides(Outer(), ["inner.b=1e-3"]).inner.b == pytest.approx(1e-3)
+    assert apply_overrides(Outer(), ["inner.b=2E4"]).inner.b == 2e4
+    with pytest.raises(Gina3dError, match="inner.b.*expected a number"):
+        apply_overrides(Outer(), ["inner.b=fast"])
+    with pytest.raises(Gina3dError, match="inner.a"):  # ints stay strict
+        apply_overrides(Outer(), ["inner.a=1e3"])
+
+
 def test_checkpoint_round_trip_keep_and_half_written(tmp_path):
     net = torch.nn.Linear(3, 2)
     opt = torch.optim.AdamW(net.parameters())

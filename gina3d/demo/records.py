@@ -1,0 +1,49 @@
+"""Small records of ``gina3d demo``: JSON files, run metrics, timestamps."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+from pathlib import Path
+
+
+def last_step(run_dir: Path) -> int | None:
+    path = run_dir / "metrics.jsonl"
+    if not path.exists():
+        return None
+    with open(path, "rb") as f:
+        f.seek(0, 2)
+        f.seek(max(0, f.tell() - 4096))
+        lines = f.read().decode("utf-8", "replace").strip().splitlines()
+    for line in reversed(lines):
+        try:
+            return int(json.loads(line)["step"])
+        except (ValueError, KeyError):
+            continue
+    return None
+
+
+def read_run_metrics(run_dir: Path) -> list[dict]:
+    from gina3d.training.run_log import read_metrics
+
+    return read_metrics(run_dir)
+
+
+def fmt_metrics(row: dict, keys) -> str:
+    parts = []
+    for k in keys:
+        v = row.get(k)
+        if isinstance(v, int | float) and not isinstance(v, bool):
+            parts.append(f"{k} {v:.3g}")
+    return (", " + ", ".join(parts)) if parts else ""
+
+
+def write_json(path: Path, obj) -> None:
+    from gina3d.atomic import atomic_write_json
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_json(path, obj)
+
+
+def now() -> str:
+    return _dt.datetime.now().isoformat(timespec="seconds")
