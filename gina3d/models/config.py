@@ -31,6 +31,15 @@ class ModelConfig:
     time; see gina3d/models/geometric_attention.py)."""
     plane_tokens: int = 8
     """h = w of each plane's token grid; the token count is T = 3 * h * w."""
+    token_split: int = 1
+    """The encoder's queries and the decoder's transformer work on a coarser grid of
+    (plane_tokens / token_split)^2 cells per plane, each cell holding token_split^2 tokens
+    (gina3d/models/token_grid.py): 2 gives 4 times the tokens for about the same compute."""
+    pixel_lifting: bool = False
+    """Add pixel-aligned image features to every token (gina3d/models/pixel_lifting.py): each
+    token's box column gathers the features of the pixels whose rays cross it."""
+    lifting_features: int = 16
+    """Channels of the pixel feature map used by ``pixel_lifting``."""
     cross_depth: int = 2
     """Blocks of (cross-attention to the image, self-attention among tri-plane queries)."""
     codebook_size: int = 512
@@ -71,9 +80,9 @@ class ModelConfig:
     def validate(self) -> None:
         """Raise ValueError naming the first bad field."""
         positive = (
-            "image_size patch_size width heads encoder_depth plane_tokens cross_depth "
+            "image_size patch_size width heads encoder_depth plane_tokens token_split cross_depth "
             "codebook_size code_dim decoder_depth plane_resolution plane_features "
-            "field_hidden samples_stratified"
+            "field_hidden samples_stratified lifting_features"
         ).split()
         for name in positive:
             value = getattr(self, name)
@@ -92,12 +101,20 @@ class ModelConfig:
             raise ValueError(
                 f"ModelConfig.width ({self.width}) must be a multiple of heads ({self.heads})"
             )
-        ratio = self.plane_resolution // self.plane_tokens
-        if self.plane_resolution % self.plane_tokens or ratio & (ratio - 1):
+        if self.plane_tokens % self.token_split:
             raise ValueError(
-                f"ModelConfig.plane_resolution ({self.plane_resolution}) must be plane_tokens "
-                f"({self.plane_tokens}) times a power of two"
+                f"ModelConfig.plane_tokens ({self.plane_tokens}) must be a multiple of "
+                f"token_split ({self.token_split})"
             )
+        grid = self.query_grid
+        ratio = self.plane_resolution // grid
+        if self.plane_resolution % grid or ratio & (ratio - 1):
+            raise ValueError(
+                f"ModelConfig.plane_resolution ({self.plane_resolution}) must be plane_tokens / "
+                f"token_split ({grid}) times a power of two"
+            )
+        if self.pixel_lifting and not self.geometric_attention:
+            raise ValueError("ModelConfig.pixel_lifting needs geometric_attention (ray inputs)")
         if not 0.0 < self.ema_decay < 1.0:
             raise ValueError(f"ModelConfig.ema_decay must be in (0, 1), got {self.ema_decay}")
         if self.commitment < 0 or self.dead_code_threshold < 0:
@@ -107,6 +124,11 @@ class ModelConfig:
                 "ModelConfig.density_activation must be 'trunc_exp' or 'softplus', "
                 f"got {self.density_activation!r}"
             )
+
+    @property
+    def query_grid(self) -> int:
+        """Cells per plane side of the encoder queries and decoder transformer."""
+        return self.plane_tokens // self.token_split
 
     @property
     def num_tokens(self) -> int:

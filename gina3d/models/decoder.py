@@ -15,6 +15,7 @@ from torch import Tensor, nn
 
 from gina3d.models.config import ModelConfig
 from gina3d.models.style_generator import StyleGenerator, StyleGeneratorConfig
+from gina3d.models.token_grid import group_tokens
 from gina3d.models.transformer import Block, TriplaneEmbedding, cuda_autocast, init_linear
 
 
@@ -25,9 +26,10 @@ class TriplaneDecoder(nn.Module):
         super().__init__()
         self.cfg = cfg
         d = cfg.width
-        self.inp = nn.Linear(cfg.code_dim, d)
+        split = cfg.token_split
+        self.inp = nn.Linear(cfg.code_dim * split * split, d)  # a cell's tokens, concatenated
         self.inp_norm = nn.LayerNorm(d)  # code content as strong as the position code
-        self.pos = TriplaneEmbedding(cfg.plane_tokens, d)
+        self.pos = TriplaneEmbedding(cfg.query_grid, d)
         self.blocks = nn.ModuleList(Block(d, cfg.heads) for _ in range(cfg.decoder_depth))
         self.norm = nn.LayerNorm(d)
         self.style = nn.Sequential(nn.Linear(2 * d, d), nn.GELU(), nn.Linear(d, d))
@@ -36,7 +38,7 @@ class TriplaneDecoder(nn.Module):
             StyleGeneratorConfig(
                 in_channels=d,
                 style_dim=d,
-                plane_tokens=cfg.plane_tokens,
+                plane_tokens=cfg.query_grid,
                 plane_resolution=cfg.plane_resolution,
                 plane_features=cfg.plane_features,
             )
@@ -48,12 +50,12 @@ class TriplaneDecoder(nn.Module):
         b, t, _ = z_q.shape
         if t != cfg.num_tokens:
             raise ValueError(f"decoder expects {cfg.num_tokens} tokens, got {t}")
-        x = self.inp_norm(self.inp(z_q.float())) + self.pos()  # [B,T,D]
+        x = self.inp_norm(self.inp(group_tokens(z_q.float(), cfg.token_split))) + self.pos()
         with cuda_autocast(x):
             for block in self.blocks:
                 x = block(x)
         x = self.norm(x.float())  # [B,T,D]
-        h = cfg.plane_tokens
+        h = cfg.query_grid  # x: [B,3*h*h,D]
         planes = x.view(b, 3, h * h, -1)  # [B,P,h*h,D]
         summary = torch.cat(
             [planes.mean(dim=(1, 2))[:, None].expand(-1, 3, -1), planes.mean(dim=2)], dim=-1

@@ -15,6 +15,8 @@ from torch import Tensor, nn
 
 from gina3d.models.config import ModelConfig
 from gina3d.models.geometric_attention import GeometricBias
+from gina3d.models.pixel_lifting import PixelLifting
+from gina3d.models.token_grid import group_tokens, ungroup_tokens
 from gina3d.models.transformer import Block, TriplaneEmbedding, cuda_autocast, init_linear
 
 RAY_CHANNELS = 3
@@ -33,18 +35,23 @@ class TriplaneEncoder(nn.Module):
         self.pos = nn.Parameter(torch.randn(1, grid * grid, d) * 0.02)  # [1,N,D]
         self.blocks = nn.ModuleList(Block(d, cfg.heads) for _ in range(cfg.encoder_depth))
         self.norm_img = nn.LayerNorm(d)
-        self.queries = nn.Parameter(torch.randn(1, cfg.num_tokens, d) * 0.02)  # [1,T,D]
-        self.query_pos = TriplaneEmbedding(cfg.plane_tokens, d, scale=0.1)
+        g, split = cfg.query_grid, cfg.token_split
+        self.queries = nn.Parameter(torch.randn(1, 3 * g * g, d) * 0.02)  # [1,Q,D]
+        self.query_pos = TriplaneEmbedding(g, d, scale=0.1)
         self.cross = nn.ModuleList(Block(d, cfg.heads, cross=True) for _ in range(cfg.cross_depth))
         self.geometry = (
-            GeometricBias(cfg.heads, cfg.plane_tokens, cfg.patch_size)
-            if cfg.geometric_attention
-            else None
+            GeometricBias(cfg.heads, g, cfg.patch_size) if cfg.geometric_attention else None
         )
         # no affine / bias at the output: a shared offset would let every latent collapse
         # onto one code early in training
         self.norm_out = nn.LayerNorm(d, elementwise_affine=False)
-        self.proj = nn.Linear(d, cfg.code_dim, bias=False)
+        self.proj = nn.Linear(d, cfg.code_dim * split * split, bias=False)  # a cell's tokens
+        self.lifting = None
+        if cfg.pixel_lifting:
+            self.lifting = PixelLifting(cfg)
+            lf = self.lifting.out_features
+            self.lift_in = nn.Linear(split * split * lf, d)  # into the queries
+            self.lift_out = nn.Linear(lf, cfg.code_dim, bias=False)  # into each token
         init_linear(self)
 
     def forward(
@@ -79,18 +86,28 @@ class TriplaneEncoder(nn.Module):
                 )
             bias = self.geometry(ray_origin, ray_direction, box_size)  # [B,heads,T,N]
         tokens = self.patchify(x).flatten(2).transpose(1, 2) + self.pos  # [B,N,D]
-        queries = (self.queries + self.query_pos()).expand(len(rgb), -1, -1)  # [B,T,D]
+        queries = (self.queries + self.query_pos()).expand(len(rgb), -1, -1)  # [B,Q,D]
+        lifted = None
+        if self.lifting is not None:
+            lifted = self.lifting(rgb, ray_origin, ray_direction, box_size)  # [B,T,L]
+            queries = queries + self.lift_in(group_tokens(lifted, cfg.token_split))
         with cuda_autocast(tokens):
             for block in self.blocks:
                 tokens = block(tokens)
             context = self.norm_img(tokens)  # [B,N,D]
             for block in self.cross:
                 queries = block(queries, context, bias)
-        z = self.proj(self.norm_out(queries.float()))  # [B,T,C]
+        z = self.proj(self.norm_out(queries.float()))  # [B,Q,s*s*C]
+        z = ungroup_tokens(z, cfg.token_split)  # [B,T,C]
+        if lifted is not None:
+            z = z + self.lift_out(lifted.float())
         if cfg.codebook_l2:
             z = F.normalize(z, dim=-1)
         return z
 
     def extra_repr(self) -> str:
         grid = self.cfg.image_size // self.cfg.patch_size
-        return f"image_tokens={grid * grid}, tri-plane tokens={self.cfg.num_tokens}"
+        return (
+            f"image_tokens={grid * grid}, queries={3 * self.cfg.query_grid**2}, "
+            f"tri-plane tokens={self.cfg.num_tokens}"
+        )
