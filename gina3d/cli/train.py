@@ -23,7 +23,9 @@ def build_parser() -> Parser:
     sub = p.add_subparsers(dest="stage", required=True, parser_class=Parser)
     s1 = sub.add_parser("stage1", help="the tri-plane tokenizer (encoder, codebook, decoder)")
     s1.add_argument("--data", required=True, help="patch dataset directory")
-    s1.add_argument("--preset", default="cpu", help="tiny, demo, cpu, gpu128 or gpu256 (default cpu)")
+    s1.add_argument(
+        "--preset", default="cpu", help="tiny, demo, cpu, gpu128 or gpu256 (default cpu)"
+    )
     s1.add_argument("--out", required=True, help="run directory (created, or resumed)")
     _common(s1)
     s2 = sub.add_parser("stage2", help="MaskGIT over the stage-1 token grids (generation)")
@@ -151,6 +153,7 @@ def _stage2(args) -> int:
     cfg = apply_overrides(cfg, args.set)
     cfg.stage1_run, cfg.stage1_step = str(stage1_run), step1
     cfg.model.plane_tokens = stage1.cfg.plane_tokens  # the token grid is stage 1's
+    cfg.model.token_split = stage1.cfg.token_split  # and so are its cells
     cfg.model.codebook_size = stage1.cfg.codebook_size
     try:
         cfg.model.validate()

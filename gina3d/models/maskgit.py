@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor, nn
 
+from gina3d.models.token_grid import group_tokens, ungroup_tokens
 from gina3d.models.transformer import Block, TriplaneEmbedding, cuda_autocast, init_linear
 
 CONDITIONS = ("class", "size", "time", "image")
@@ -37,6 +38,10 @@ class MaskGITConfig:
 
     plane_tokens: int = 8
     """h = w of each plane's token grid (taken from the stage-1 run; T = 3*h*w)."""
+    token_split: int = 1
+    """The transformer works on cells of token_split x token_split tokens (taken from the
+    stage-1 run): a cell's input is its tokens' embeddings concatenated, its output the
+    logits of each of its tokens. Masking and decoding stay per token."""
     codebook_size: int = 512
     """K, codes of the stage-1 codebook (taken from the stage-1 run); K is the mask id."""
     width: int = 256
@@ -62,12 +67,17 @@ class MaskGITConfig:
 
     def validate(self) -> None:
         """Raise ValueError naming the first bad field."""
-        for name in ("plane_tokens", "codebook_size", "width", "depth", "heads"):
+        for name in ("plane_tokens", "token_split", "codebook_size", "width", "depth", "heads"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"MaskGITConfig.{name} must be a positive integer, got {value!r}")
         if self.width % self.heads:
             raise ValueError(f"MaskGITConfig.width ({self.width}) must divide by heads")
+        if self.plane_tokens % self.token_split:
+            raise ValueError(
+                f"MaskGITConfig.plane_tokens ({self.plane_tokens}) must be a multiple of "
+                f"token_split ({self.token_split})"
+            )
         if self.image_size < 8 or self.image_size % 8:
             raise ValueError(
                 f"MaskGITConfig.image_size must be a multiple of 8, not {self.image_size}"
@@ -135,10 +145,12 @@ class MaskGIT(nn.Module):
         super().__init__()
         cfg.validate()
         self.cfg = cfg
-        d, h = cfg.width, cfg.plane_tokens
+        d, split = cfg.width, cfg.token_split
+        g = cfg.plane_tokens // split  # cells per plane side
         self.token = nn.Embedding(cfg.codebook_size + 1, d)  # K codes + mask
-        self.plane_pos = TriplaneEmbedding(h, d)  # learned plane + fixed 2-D code
-        self.grid_pos = nn.Parameter(torch.randn(1, 1, h * h, d) * 0.02)  # [1,1,h*w,D]
+        self.merge = nn.Linear(split * split * d, d) if split > 1 else None  # a cell's tokens
+        self.plane_pos = TriplaneEmbedding(g, d)  # learned plane + fixed 2-D code
+        self.grid_pos = nn.Parameter(torch.randn(1, 1, g * g, d) * 0.02)  # [1,1,g*g,D]
         self.null = nn.ParameterDict()
         if cfg.use_class:
             self.class_emb = nn.Embedding(cfg.num_classes, d)
@@ -156,7 +168,7 @@ class MaskGIT(nn.Module):
         self.kind = nn.Parameter(torch.randn(len(cfg.enabled) + 1, 1, d) * 0.02)  # [C+1,1,D]
         self.blocks = nn.ModuleList(Block(d, cfg.heads) for _ in range(cfg.depth))
         self.norm = nn.LayerNorm(d)
-        self.head = nn.Linear(d, cfg.codebook_size)
+        self.head = nn.Linear(d, split * split * cfg.codebook_size)  # every token of a cell
         init_linear(self)
         nn.init.normal_(self.token.weight, std=0.02)
 
@@ -201,15 +213,20 @@ class MaskGIT(nn.Module):
         b, t = tokens.shape
         if t != cfg.num_tokens:
             raise ValueError(f"MaskGIT expects {cfg.num_tokens} tokens, got {t}")
-        pos = self.plane_pos().view(1, 3, -1, cfg.width) + self.grid_pos  # [1,P,h*w,D]
-        x = self.token(tokens) + pos.reshape(1, t, cfg.width) + self.kind[-1]  # [B,T,D]
+        split = cfg.token_split
+        x = self.token(tokens)  # [B,T,D]
+        if self.merge is not None:
+            x = self.merge(group_tokens(x, split))  # [B,Q,D], Q = T / split^2
+        q = x.shape[1]
+        pos = self.plane_pos().view(1, 3, -1, cfg.width) + self.grid_pos  # [1,P,g*g,D]
+        x = x + pos.reshape(1, q, cfg.width) + self.kind[-1]  # [B,Q,D]
         c = self.condition_tokens(cond, b, tokens.device)  # [B,Nc,D]
         x = torch.cat([c, x], dim=1)  # [B,Nc+T,D]
         with cuda_autocast(x):
             for block in self.blocks:
                 x = block(x)
-        x = self.norm(x[:, c.shape[1] :].float())  # [B,T,D]
-        return self.head(x).float()  # [B,T,K]
+        x = self.norm(x[:, c.shape[1] :].float())  # [B,Q,D]
+        return ungroup_tokens(self.head(x).float(), split)  # [B,T,K]
 
 
 def guided_logits(

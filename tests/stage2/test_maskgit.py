@@ -124,3 +124,19 @@ def test_view_camera_sees_the_box_centre_in_the_middle():
     assert torch.allclose(pose[0, :3, 0], torch.tensor([0.0, 0.0, -1.0]), atol=1e-6)
     # object up (+z) is image up (-y in OpenCV)
     assert torch.allclose(pose[0, :3, 2], torch.tensor([0.0, -1.0, 0.0]), atol=1e-6)
+
+
+def test_token_split_works_on_cells_but_predicts_every_token(tiny_maskgit):
+    """plane_tokens 4 in 2 x 2 cells: 12 transformer positions, logits for all 48 tokens."""
+    model = tiny_maskgit(token_split=2)
+    assert model.grid_pos.shape[2] == 4 and model.merge is not None
+    tokens, cond = _tokens(2), _cond(2)
+    logits = model(tokens, cond)
+    assert logits.shape == (2, 48, 16)
+    # changing one token changes the logits of its cell's tokens (it is their input)
+    other = tokens.clone()
+    other[:, 0] = (other[:, 0] + 1) % 16
+    diff = (model(other, cond) - logits).detach().abs().amax(dim=(0, 2))  # [T]
+    assert float(diff[[0, 1, 4, 5]].min()) > 0
+    with pytest.raises(ValueError, match="token_split"):
+        MaskGITConfig(plane_tokens=4, token_split=3).validate()
