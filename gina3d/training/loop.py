@@ -77,6 +77,38 @@ class Task(Protocol):
     def sample_grid(self, batch: dict) -> np.ndarray: ...
 
 
+class _Progress:
+    """The training progress bar: steps towards ``max_steps``, or, under a time budget, the
+    seconds spent of it (so the bar and its ETA say when training ends) with the step shown."""
+
+    def __init__(self, max_steps: int, step: int, budget_min: float | None, show: bool) -> None:
+        self.timed = budget_min is not None
+        common = {"desc": "train", "disable": not show, "dynamic_ncols": True}
+        if self.timed:
+            fmt = "{l_bar}{bar}| {n:.0f}/{total:.0f} s [{elapsed}<{remaining}{postfix}]"
+            self.bar = tqdm(total=round(budget_min * 60), unit="s", bar_format=fmt, **common)
+        else:
+            self.bar = tqdm(total=max_steps, initial=step, unit="step", **common)
+        self.step, self.fields = step, {}
+
+    def advance(self, step: int, elapsed_s: float) -> None:
+        self.step = step
+        if self.timed:
+            self.bar.n = min(elapsed_s, self.bar.total)
+            self.bar.set_postfix({"step": step, **self.fields}, refresh=False)
+            self.bar.refresh()
+        else:
+            self.bar.update(step - self.bar.n)
+
+    def postfix(self, fields: dict) -> None:
+        self.fields = fields
+        extra = {"step": self.step} if self.timed else {}
+        self.bar.set_postfix({**extra, **fields})
+
+    def close(self) -> None:
+        self.bar.close()
+
+
 def _raise_interrupt(signum, frame) -> None:
     raise KeyboardInterrupt
 
@@ -155,14 +187,7 @@ def train(
     acc: dict[str, list[float]] = defaultdict(list)
     streak = 0
     t_log, imgs_log = time.time(), 0
-    bar = tqdm(
-        total=cfg.max_steps,
-        initial=state["step"],
-        desc="train",
-        unit="step",
-        disable=not info.is_main,
-        dynamic_ncols=True,
-    )
+    bar = _Progress(cfg.max_steps, state["step"], time_budget_min, info.is_main)
     stop_reason = "max_steps"
     previous = None
     if threading.current_thread() is threading.main_thread():
@@ -200,15 +225,15 @@ def train(
                 imgs_log += cfg.batch_size * info.world_size
                 for k, v in logs.items():
                     acc[k].append(float(v))
-                bar.update(1)
                 step = state["step"]
+                bar.advance(step, time.time() - began)
                 if step % cfg.log_every == 0:
                     now = time.time()
                     means = mean_across_ranks({k: float(np.mean(v)) for k, v in acc.items()}, info)
                     means["images_per_s"] = imgs_log / max(now - t_log, 1e-9)
                     means["nonfinite_skipped"] = state["nonfinite_skipped"]
                     log.scalars(step, means)
-                    bar.set_postfix({k: f"{v:.3g}" for k, v in list(means.items())[:4]})
+                    bar.postfix({k: f"{v:.3g}" for k, v in list(means.items())[:4]})
                     acc.clear()
                     t_log, imgs_log = now, 0
                 if step % cfg.sample_every == 0 and info.is_main:
