@@ -84,15 +84,15 @@ def _finite_dict(conditions: dict | None, name: str) -> dict:
     return conditions
 
 
-def _mesh_summary(mesh, size: np.ndarray, fmt: str, resolution: int, rule: str, level) -> dict:
-    from gina3d.assets.surface import OPACITY
-
+def _mesh_summary(
+    mesh, size: np.ndarray, fmt: str, resolution: int, rule: str, level, opacity: float
+) -> dict:
     summary = {
         "file": f"mesh.{fmt}",
         "format": fmt,
         "resolution": resolution,
         "rule": rule,
-        "opacity": OPACITY if rule == "opacity" else None,
+        "opacity": opacity if rule == "opacity" else None,
         "level_sigma": None if level is None else float(level),
         "vertices": len(mesh.vertices),
         "faces": len(mesh.faces),
@@ -128,18 +128,22 @@ def save_asset(
     image_size: int = 128,
     mesh_resolution: int = 128,
     mesh_level: float | None = None,
+    mesh_opacity: float | None = None,
 ) -> Path:
     """Decode ``tokens`` [T] with ``stage1_model`` and write the asset folder ``out_dir``.
 
     ``size_m`` (3,) metres sets the box the normalised tri-plane is scaled to;
     ``conditions`` are what the sample was conditioned on (plain JSON); ``extra`` any
-    further provenance (e.g. an edit's sources). Returns the folder's path.
+    further provenance (e.g. an edit's sources). ``mesh_opacity`` (default
+    ``surface.OPACITY``) or ``mesh_level`` (a density) place the mesh surface
+    (``gina3d/assets/surface.py``). Returns the folder's path.
     """
     from safetensors.torch import save as safetensors_bytes
 
     from gina3d.assets.decoder_ref import decoder_reference
     from gina3d.assets.mesh import check_size, extract_mesh
     from gina3d.assets.mesh_export import MESH_FORMATS, check_format, export_mesh
+    from gina3d.assets.surface import OPACITY
     from gina3d.assets.turntable import ELEVATION_DEG, FOV_DEG, render_turntable, save_turntable
 
     start = time.perf_counter()
@@ -175,7 +179,10 @@ def save_asset(
     atomic_write_bytes(out / TRIPLANE_FILE, safetensors_bytes(tensors, metadata={"format": FORMAT}))
 
     rule = "opacity" if mesh_level is None else "density"
-    mesh = extract_mesh(stage1_model, triplane, size, mesh_resolution, level=mesh_level)
+    opacity = OPACITY if mesh_opacity is None else float(mesh_opacity)
+    mesh = extract_mesh(
+        stage1_model, triplane, size, mesh_resolution, opacity=opacity, level=mesh_level
+    )
     export_mesh(mesh, out / f"mesh.{fmt}")
     t_mesh = time.perf_counter()
 
@@ -195,7 +202,7 @@ def save_asset(
         "token_grid": {"shape": [3, h, h], "codebook_size": cfg.codebook_size},
         "tokens": tok.tolist(),
         "triplane": {"file": TRIPLANE_FILE, "shape": list(triplane.shape)},
-        "mesh": _mesh_summary(mesh, size, fmt, mesh_resolution, rule, mesh_level),
+        "mesh": _mesh_summary(mesh, size, fmt, mesh_resolution, rule, mesh_level, opacity),
         "turntable": {
             "png": "turntable.png",
             "gif": "turntable.gif",

@@ -50,10 +50,17 @@ def check_time(name: str | None) -> str | None:
 
 
 def add_asset_options(p) -> None:
-    """--mesh-format, --mesh-resolution, --views, --image-size, --device, --threads, --quiet."""
+    """--mesh-format/-resolution/-opacity, --views, --image-size, --device, --threads, --quiet."""
     p.add_argument("--mesh-format", default="glb", help="glb (default), ply or obj")
     p.add_argument(
         "--mesh-resolution", type=int, default=128, help="marching-cubes grid nodes per axis (128)"
+    )
+    p.add_argument(
+        "--mesh-opacity",
+        type=float,
+        default=None,
+        help="mesh surface: where light from outside the box has reached this opacity "
+        "(default: gina3d.assets.surface.OPACITY; docs/assets.md)",
     )
     p.add_argument("--views", type=int, default=8, help="turntable views (default 8)")
     p.add_argument("--image-size", type=int, default=128, help="turntable view side in px (128)")
@@ -71,6 +78,8 @@ def check_asset_options(args) -> None:
     args.mesh_format = check_format(args.mesh_format)
     if args.mesh_resolution < 8:
         raise Gina3dError(f"--mesh-resolution must be at least 8, got {args.mesh_resolution}")
+    if args.mesh_opacity is not None and not 0.0 < args.mesh_opacity < 1.0:
+        raise Gina3dError(f"--mesh-opacity must be in (0, 1), got {args.mesh_opacity}")
     if args.views < 1 or args.image_size < 8:
         raise Gina3dError("--views must be >= 1 and --image-size >= 8")
     if args.threads is not None:
@@ -92,4 +101,5 @@ def asset_kwargs(args) -> dict:
         "views": args.views,
         "image_size": args.image_size,
         "mesh_resolution": args.mesh_resolution,
+        "mesh_opacity": args.mesh_opacity,
     }

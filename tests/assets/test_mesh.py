@@ -9,12 +9,13 @@ import trimesh
 
 from gina3d.assets.mesh import density_grid, extract_mesh, field_density_fn
 from gina3d.assets.mesh_export import export_mesh, load_mesh, vertex_colours
-from gina3d.assets.surface import density_level, optical_depth, surface_field
+from gina3d.assets.surface import OPACITY, density_level, optical_depth, surface_field
 from gina3d.errors import Gina3dError
 
 
 def test_levels_and_optical_depth():
-    assert density_level() == pytest.approx(64 * math.log(2))
+    assert density_level(0.5) == pytest.approx(64 * math.log(2))
+    assert density_level() == pytest.approx(-64 * math.log(1 - OPACITY))
     sigma = density_level(0.5, 0.1)
     assert 1 - math.exp(-sigma * 0.1) == pytest.approx(0.5)
     fog = np.full((11, 21, 5), 2.0)
@@ -22,7 +23,8 @@ def test_levels_and_optical_depth():
     assert tau[0, 10, 2] == 0 and tau[:, :, 0].max() == 0
     assert tau[5, 10, 2] == pytest.approx(2.0 * 1.0)  # 1 unit from every face
     assert tau[1, 10, 2] == pytest.approx(2.0 * 0.2)  # nearest face along x
-    assert surface_field(fog)[1] == pytest.approx(math.log(2))
+    assert surface_field(fog, opacity=0.5)[1] == pytest.approx(math.log(2))
+    assert surface_field(fog)[1] == pytest.approx(-math.log(1 - OPACITY))
     with pytest.raises(Gina3dError):
         density_level(1.0)
     with pytest.raises(Gina3dError, match="unknown mesh rule"):
@@ -55,13 +57,18 @@ def test_opacity_rule_on_fog_is_where_views_reach_half_opacity():
     ln 2 / sigma normalised units, so the mesh is the box shrunk by that on every side."""
     size, res = np.array([4.0, 2.0, 1.0]), 33
     for sigma in (1.0, 3.0):
-        fog = extract_mesh(
-            lambda p, s=sigma: (torch.full((len(p),), s), torch.ones(len(p), 3)), None, size, res
-        )
-        expect = size * (1 - math.log(2) / sigma)
-        np.testing.assert_allclose(fog.extents, expect, atol=1e-4)
+        for opacity in (0.5, OPACITY):
+            fog = extract_mesh(
+                lambda p, s=sigma: (torch.full((len(p),), s), torch.ones(len(p), 3)),
+                None,
+                size,
+                res,
+                opacity=opacity,
+            )
+            expect = size * (1 + math.log(1 - opacity) / sigma)
+            np.testing.assert_allclose(fog.extents, expect, atol=1e-4)
     thin = extract_mesh(
-        lambda p: (torch.full((len(p),), 0.3), torch.ones(len(p), 3)), None, size, res
+        lambda p: (torch.full((len(p),), 0.3), torch.ones(len(p), 3)), None, size, res, opacity=0.5
     )
     assert len(thin.faces) == 0  # at most 30 % opaque anywhere: no surface
 
