@@ -142,6 +142,7 @@ def main() -> None:
     stage1 = Stage1Model(stage1_preset(s1_name, res).model).to(device).eval()
     cfg = stage2_preset(args.preset)
     cfg.model.plane_tokens = stage1.cfg.plane_tokens  # as `gina3d train stage2` does
+    cfg.model.token_split = stage1.cfg.token_split
     cfg.model.codebook_size = stage1.cfg.codebook_size
     task = Stage2Task(cfg, DistInfo(device=device))
     g = torch.Generator().manual_seed(0)
