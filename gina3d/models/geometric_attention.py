@@ -64,18 +64,26 @@ def box_interval(o: Tensor, d: Tensor) -> tuple[Tensor, Tensor]:
 def column_ray_distance2(o: Tensor, d: Tensor, plane_tokens: int) -> Tensor:
     """Squared plane distance between every token column and every ray: [B,T,N].
 
-    o, d [B,N,3] in box-normalised coordinates (d need not be unit).
+    o, d [B,N,3] in box-normalised coordinates (d need not be unit). Computed plane by
+    plane with per-ray values [B,1,N] against cell centres [h*h,1], so the only [B,h*h,N]
+    tensors are the few the distance itself needs.
     """
-    axes, ab = token_columns(plane_tokens)
-    axes, ab = axes.to(o.device), ab.to(o.device)  # [T,2]
+    h = plane_tokens
+    centres = -1.0 + (2.0 * torch.arange(h, dtype=o.dtype, device=o.device) + 1.0) / h
+    rows, cols = torch.meshgrid(centres, centres, indexing="ij")  # [h,h]
+    ca, cb = cols.reshape(1, -1, 1), rows.reshape(1, -1, 1)  # [1,h*h,1] (width, height)
     near, far = box_interval(o, d)  # [B,N]
-    oa, ob = o[..., axes[:, 0]], o[..., axes[:, 1]]  # [B,N,T]
-    da, db = d[..., axes[:, 0]], d[..., axes[:, 1]]
-    wa, wb = oa - ab[:, 0], ob - ab[:, 1]  # [B,N,T]
-    t = -(wa * da + wb * db) / (da * da + db * db).clamp_min(1e-9)  # nearest to the column
-    t = torch.minimum(torch.maximum(t, near[..., None]), far[..., None])  # inside the box
-    dist2 = (wa + t * da) ** 2 + (wb + t * db) ** 2  # [B,N,T]
-    return dist2.transpose(1, 2)  # [B,T,N]
+    near, far = near[:, None], far[:, None]  # [B,1,N]
+    parts = []
+    for a, b in PLANE_AXES:
+        oa, ob = o[:, None, :, a], o[:, None, :, b]  # [B,1,N]
+        da, db = d[:, None, :, a], d[:, None, :, b]
+        inv = 1.0 / (da * da + db * db).clamp_min(1e-9)  # [B,1,N]
+        wa, wb = oa - ca, ob - cb  # [B,h*h,N]
+        t = (wa * da + wb * db).mul_(-inv)  # nearest to the column's axis
+        t = torch.minimum(torch.maximum(t, near), far)  # on the part inside the box
+        parts.append((wa + t * da).square_() + (wb + t * db).square_())
+    return torch.cat(parts, dim=1)  # [B,T,N]
 
 
 class GeometricBias(nn.Module):
