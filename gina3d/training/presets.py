@@ -51,8 +51,8 @@ def stage1_preset(name: str, image_size: int) -> Stage1Config:
         return Stage1Config(
             preset=name,
             # 16 x 16 tokens per plane in 8 x 8 cells of 2 x 2, each token with pixel-aligned
-            # features: at equal steps 1.1 dB more training PSNR than 8 x 8 tokens without
-            # lifting after 500 steps, for 31 % more time per step (docs/stage1.md)
+            # features: at equal steps 0.9 to 1.3 dB more training PSNR than 8 x 8 tokens
+            # without lifting (steps 350 to 550), for ~10 % more time per step (docs/stage1.md)
             model=replace(
                 ModelConfig(image_size=image_size),
                 plane_tokens=16,
