@@ -71,8 +71,6 @@ def add_asset_options(p) -> None:
 
 def check_asset_options(args) -> None:
     """Validate the shared options and apply --threads."""
-    import torch
-
     from gina3d.assets.mesh_export import check_format
 
     args.mesh_format = check_format(args.mesh_format)
@@ -82,6 +80,13 @@ def check_asset_options(args) -> None:
         raise Gina3dError(f"--mesh-opacity must be in (0, 1), got {args.mesh_opacity}")
     if args.views < 1 or args.image_size < 8:
         raise Gina3dError("--views must be >= 1 and --image-size >= 8")
+    check_device_options(args)
+
+
+def check_device_options(args) -> None:
+    """Validate --device (known, CUDA present when asked for) and apply --threads."""
+    import torch
+
     if args.threads is not None:
         if args.threads < 1:
             raise Gina3dError(f"--threads must be at least 1, got {args.threads}")

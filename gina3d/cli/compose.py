@@ -92,20 +92,9 @@ def _placements(args) -> list[tuple]:
 
 
 def _check_device(args) -> None:
-    import torch
+    from gina3d.assets.options import check_device_options
 
-    from gina3d.errors import Gina3dError
-
-    if args.threads is not None:
-        if args.threads < 1:
-            raise Gina3dError(f"--threads must be at least 1, got {args.threads}")
-        torch.set_num_threads(args.threads)
-    try:
-        device = torch.device(args.device)
-    except RuntimeError:
-        raise Gina3dError(f"--device: unknown torch device '{args.device}'") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise Gina3dError(f"--device {args.device}: CUDA is not available on this machine")
+    check_device_options(args)
 
 
 def _compose(args) -> int:

@@ -145,6 +145,23 @@ def _check(steps: int, n: int) -> None:
         raise Gina3dError(f"steps must be >= 1, got {steps}")
 
 
+def _decode(
+    model: MaskGIT, start, cond, gen, steps, temperature, guidance, top_k, choice_temperature
+) -> torch.Tensor:
+    """Iterative MaskGIT decoding of ``start`` [n,T] with guided logits; CPU long [n,T]."""
+    out = decode(
+        lambda x: guided_logits(model, x, cond, guidance),
+        start,
+        model.cfg.mask_id,
+        steps,
+        gen,
+        temperature=temperature,
+        choice_temperature=choice_temperature,
+        top_k=top_k,
+    )
+    return out.cpu()
+
+
 @torch.no_grad()
 def sample_token_grids(
     model: MaskGIT,
@@ -163,17 +180,7 @@ def sample_token_grids(
     cfg, dev = model.cfg, next(model.parameters()).device
     start = torch.full((n, cfg.num_tokens), cfg.mask_id, dtype=torch.long, device=dev)
     gen = torch.Generator().manual_seed(int(seed))
-    out = decode(
-        lambda x: guided_logits(model, x, cond, guidance),
-        start,
-        cfg.mask_id,
-        steps,
-        gen,
-        temperature=temperature,
-        choice_temperature=choice_temperature,
-        top_k=top_k,
-    )
-    return out.cpu()
+    return _decode(model, start, cond, gen, steps, temperature, guidance, top_k, choice_temperature)
 
 
 @torch.no_grad()
@@ -206,14 +213,4 @@ def variations(
     gen = torch.Generator().manual_seed(int(seed))
     mask = variation_mask(n, cfg.num_tokens, float(strength), gen, dev)  # [n,T]
     start = torch.where(mask, cfg.mask_id, tokens.to(dev)[None].expand(n, -1))  # [n,T]
-    out = decode(
-        lambda x: guided_logits(model, x, cond, guidance),
-        start,
-        cfg.mask_id,
-        steps,
-        gen,
-        temperature=temperature,
-        choice_temperature=choice_temperature,
-        top_k=top_k,
-    )
-    return out.cpu()
+    return _decode(model, start, cond, gen, steps, temperature, guidance, top_k, choice_temperature)
