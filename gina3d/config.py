@@ -8,6 +8,7 @@ key that is unknown or ill-typed.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import types
 import typing
@@ -61,9 +62,12 @@ def _convert(tp: Any, value: Any, where: str) -> Any:
     if tp is float and isinstance(value, str):
         # YAML 1.1 reads "1e-3" (no dot) as a string: accept any Python float literal
         try:
-            return float(value)
+            number = float(value)
         except ValueError:
-            raise Gina3dError(f"config key '{where}': expected a number, got {value!r}") from None
+            number = math.nan
+        if not math.isfinite(number):
+            raise Gina3dError(f"config key '{where}': expected a finite number, got {value!r}")
+        return number
     if tp in (int, str, bool):
         if type(value) is not tp:
             raise Gina3dError(f"config key '{where}': expected {tp.__name__}, got {value!r}")

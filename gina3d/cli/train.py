@@ -178,7 +178,7 @@ def _stage2(args) -> int:
         if info.is_main:
             run_dir.mkdir(parents=True, exist_ok=True)
             save_yaml(cfg, saved)
-            ensure_token_cache(stage1_run, step1)
+            ensure_token_cache(stage1_run, step1, device=str(info.device))
             pin_stage1(stage1_run, run_dir, step1)
         barrier(info)
         cache = load_token_cache(stage1_run, "train")

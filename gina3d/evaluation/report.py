@@ -207,14 +207,16 @@ def _samples_section(run_dir: Path, out_dir: Path) -> str:
 
 
 def asset_dirs(run_dir: Path, assets: str | os.PathLike | None = None) -> list[Path]:
-    """Asset folders: ``assets`` itself when it holds asset.json, else its sub-folders
-    that do; without ``assets``, those of ``RUN/assets``."""
+    """Asset folders: ``assets`` itself when it holds asset.json, else its sub-folders and
+    their sub-folders that do (``RUN/assets/viewer/sample_NNN``); without ``assets``, those
+    of ``RUN/assets``."""
     root = Path(assets) if assets is not None else run_dir / "assets"
     if assets is not None and not root.is_dir():
         raise Gina3dError(f"{root}: no such assets directory")
     if (root / "asset.json").exists():
         return [root]
-    return sorted(p for p in root.glob("*/") if p.is_dir()) if root.is_dir() else []
+    found = [*root.glob("*/asset.json"), *root.glob("*/*/asset.json")]
+    return sorted(p.parent for p in found)
 
 
 def _asset_card(folder: Path, out_dir: Path) -> str:

@@ -195,8 +195,11 @@ def _encode_rows(stage1, ds, a: int, b: int, batch_size: int, device: str, bar) 
     return {k: torch.cat(v).contiguous() for k, v in out.items()}
 
 
-def ensure_token_cache(run: str | os.PathLike, step: int, split: str = "train") -> None:
-    """Encode ``split`` now (with a message) unless the cache is complete for ``step``."""
+def ensure_token_cache(
+    run: str | os.PathLike, step: int, split: str = "train", device: str = "cpu"
+) -> None:
+    """Encode ``split`` now (with a message, on ``device``) unless the cache is complete for
+    ``step``."""
     from gina3d.data.shards import load_manifest
 
     index = read_index(run)
@@ -209,7 +212,7 @@ def ensure_token_cache(run: str | os.PathLike, step: int, split: str = "train") 
             current = False
     if not current:
         print(f"no current token cache in {cache_dir(run)}: encoding split '{split}' now")
-        encode_dataset(run, splits=[split])
+        encode_dataset(run, splits=[split], device=device)
 
 
 @dataclass

@@ -50,7 +50,7 @@ def batch_conditions(batch: dict, image_size: int) -> Conditions:
     """Conditions of a token-cache batch (no dropout)."""
     image = batch["image"].float() / 255.0  # [B,3,S,S]
     if image.shape[-1] != image_size:
-        image = F.interpolate(image, size=(image_size, image_size), mode="bilinear")
+        image = F.interpolate(image, size=(image_size, image_size), mode="area")  # as cached
     return Conditions(batch["class_idx"], batch["size"], batch["time_idx"], image)
 
 

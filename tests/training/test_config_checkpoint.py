@@ -47,8 +47,9 @@ def test_override_float_without_a_dot():
     # YAML 1.1 reads 1e-3 as the string "1e-3"; a float field must still get 0.001
     assert apply_overrides(Outer(), ["inner.b=1e-3"]).inner.b == pytest.approx(1e-3)
     assert apply_overrides(Outer(), ["inner.b=2E4"]).inner.b == 2e4
-    with pytest.raises(Gina3dError, match="inner.b.*expected a number"):
-        apply_overrides(Outer(), ["inner.b=fast"])
+    for bad in ("fast", "nan", "inf", "-Infinity"):
+        with pytest.raises(Gina3dError, match="inner.b.*expected a finite number"):
+            apply_overrides(Outer(), [f"inner.b={bad}"])
     with pytest.raises(Gina3dError, match="inner.a"):  # ints stay strict
         apply_overrides(Outer(), ["inner.a=1e3"])
 
