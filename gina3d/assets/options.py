@@ -84,13 +84,15 @@ def check_asset_options(args) -> None:
 
 
 def check_device_options(args) -> None:
-    """Validate --device (known, CUDA present when asked for) and apply --threads."""
+    """Validate --device (known, CUDA present when asked for) and apply --threads (when the
+    command has it)."""
     import torch
 
-    if args.threads is not None:
-        if args.threads < 1:
-            raise Gina3dError(f"--threads must be at least 1, got {args.threads}")
-        torch.set_num_threads(args.threads)
+    threads = getattr(args, "threads", None)
+    if threads is not None:
+        if threads < 1:
+            raise Gina3dError(f"--threads must be at least 1, got {threads}")
+        torch.set_num_threads(threads)
     try:
         device = torch.device(args.device)
     except RuntimeError:

@@ -91,21 +91,16 @@ def _placements(args) -> list[tuple]:
     return out
 
 
-def _check_device(args) -> None:
-    from gina3d.assets.options import check_device_options
-
-    check_device_options(args)
-
-
 def _compose(args) -> int:
     from gina3d.assets.asset_field import prepare_insertions
     from gina3d.assets.compose import ComposeConfig, compose_frame
     from gina3d.assets.compose_output import write_outputs
     from gina3d.assets.frame_camera import find_frame, frame_camera, lidar_spec_for
     from gina3d.assets.lidar_sim import LidarSimConfig, simulate_lidar
+    from gina3d.assets.options import check_device_options
 
     start = time.perf_counter()
-    _check_device(args)
+    check_device_options(args)
     cfg = ComposeConfig(brightness=args.brightness)
     cfg.validate()
     lidar_cfg = LidarSimConfig(threshold=args.threshold)

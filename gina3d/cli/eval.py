@@ -129,6 +129,7 @@ def load_model(run_dir: Path, device: str):
 
 
 def _check_inputs(args) -> None:
+    from gina3d.assets.options import check_device_options
     from gina3d.data.shards import load_manifest
 
     run_dir = Path(args.run)
@@ -142,14 +143,7 @@ def _check_inputs(args) -> None:
         raise Gina3dError(f"--max-patches must be at least 1 (got {args.max_patches})")
     if args.batch_size < 1:
         raise Gina3dError(f"--batch-size must be at least 1 (got {args.batch_size})")
-    import torch
-
-    try:
-        device = torch.device(args.device)
-    except RuntimeError:
-        raise Gina3dError(f"--device: unknown torch device '{args.device}'") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise Gina3dError(f"--device {args.device}: CUDA is not available on this machine")
+    check_device_options(args)
 
 
 def _fmt(value) -> str:
@@ -199,16 +193,13 @@ def _recon(args) -> int:
 
 
 def _gen(args) -> int:
-    import torch
 
+    from gina3d.assets.options import check_device_options
     from gina3d.assets.run_models import load_models, run_kind
     from gina3d.atomic import atomic_write_json
     from gina3d.evaluation.gen_eval import GenSettings, evaluate_gen_run, feature_network
 
-    if args.threads is not None:
-        if args.threads < 1:
-            raise Gina3dError(f"--threads must be at least 1, got {args.threads}")
-        torch.set_num_threads(args.threads)
+    check_device_options(args)
     settings = GenSettings(
         n=args.n,
         seed=args.seed,

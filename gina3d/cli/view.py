@@ -72,12 +72,9 @@ def main(argv: list[str] | None = None) -> int:
 
         if args.serve_seconds is not None and args.serve_seconds <= 0:
             raise Gina3dError(f"--serve-seconds must be positive, got {args.serve_seconds}")
-        if args.threads is not None:
-            if args.threads < 1:
-                raise Gina3dError(f"--threads must be at least 1, got {args.threads}")
-            import torch
+        from gina3d.assets.options import check_device_options
 
-            torch.set_num_threads(args.threads)
+        check_device_options(args)
         cfg = ViewerConfig(
             host=args.host,
             port=args.port,

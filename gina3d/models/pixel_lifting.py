@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from gina3d.models.config import ModelConfig
-from gina3d.models.geometric_attention import column_ray_distance2
+from gina3d.models.geometric_attention import column_ray_distance2, patch_rays
 
 MAX_GRID = 32
 
@@ -46,13 +46,9 @@ class PixelLifting(nn.Module):
             feats = F.avg_pool2d(feats, s)
         feats = feats.flatten(2).transpose(1, 2)  # [B,N,F]
         with torch.no_grad():
-            o = origin.permute(0, 3, 1, 2).float()
-            d = direction.permute(0, 3, 1, 2).float()
-            if s > 1:
-                o, d = F.avg_pool2d(o, s), F.avg_pool2d(d, s)
+            o, d = patch_rays(origin, direction, s)  # [B,N,3]
             half = box_size.float()[:, None, :] / 2.0  # [B,1,3]
-            o = o.flatten(2).transpose(1, 2) / half  # [B,N,3] box-normalised
-            d = d.flatten(2).transpose(1, 2) / half
+            o, d = o / half, d / half  # box-normalised
             logits = -column_ray_distance2(o, d, self.plane_tokens) / (2 * self.sigma**2)
             weights = torch.softmax(logits, dim=-1)  # [B,T,N]
             seen = logits.amax(dim=-1, keepdim=True).exp()  # [B,T,1] in (0, 1]
