@@ -171,7 +171,8 @@ def _overview(demo: Demo, previews: dict[str, Path], page_dir: Path) -> str:
         )
     parts.append(
         "<hr/><p class='note'>Below: <code>gina3d report</code>'s page of the stage-2 run "
-        "(its metrics with protocol, curves, sample grids, every asset).</p>"
+        "(its metrics with protocol, curves, sample grids, every asset's asset.json and "
+        "mesh links).</p>"
     )
     return "\n".join(parts)
 
@@ -182,7 +183,7 @@ def write_demo_report(demo: Demo, previews: dict[str, Path]) -> Path:
     from gina3d.evaluation.report import build_report
 
     out = demo.out / "report.html"
-    page = build_report(demo.run2, out, demo.assets)
+    page = build_report(demo.run2, out, demo.assets, asset_images=False)  # shown above
     overview = _overview(demo, previews, out.resolve().parent)
     h1 = page.index("<h1>")
     cut = page.index("</p>", h1) + len("</p>")  # after the title and its note

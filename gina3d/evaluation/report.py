@@ -219,15 +219,10 @@ def asset_dirs(run_dir: Path, assets: str | os.PathLike | None = None) -> list[P
     return sorted(p.parent for p in found)
 
 
-def _asset_card(folder: Path, out_dir: Path) -> str:
+def _asset_card(folder: Path, out_dir: Path, images: bool = True) -> str:
     parts = [f"<div class='card'><b>{_e(folder.name)}</b><br/>"]
-    gif, png = folder / "turntable.gif", folder / "turntable.png"
-    if gif.exists() and gif.stat().st_size <= EMBED_LIMIT:
-        parts.append(_img(gif, out_dir, f"{folder.name} turntable", "image/gif"))
-    elif png.exists():
-        parts.append(_img(png, out_dir, f"{folder.name} turntable"))
-    elif gif.exists():
-        parts.append(_img(gif, out_dir, f"{folder.name} turntable", "image/gif"))
+    if images:
+        parts.append(_turntable(folder, out_dir))
     meta = folder / "asset.json"
     if meta.exists():
         try:
@@ -244,17 +239,37 @@ def _asset_card(folder: Path, out_dir: Path) -> str:
     return "".join(parts) + "</div>"
 
 
-def _assets_section(folders: list[Path], out_dir: Path) -> str:
+def _turntable(folder: Path, out_dir: Path) -> str:
+    """The asset's turntable: the GIF when small enough to embed, else the PNG strip."""
+    gif, png = folder / "turntable.gif", folder / "turntable.png"
+    if gif.exists() and gif.stat().st_size <= EMBED_LIMIT:
+        return _img(gif, out_dir, f"{folder.name} turntable", "image/gif")
+    if png.exists():
+        return _img(png, out_dir, f"{folder.name} turntable")
+    if gif.exists():
+        return _img(gif, out_dir, f"{folder.name} turntable", "image/gif")
+    return ""
+
+
+def _assets_section(folders: list[Path], out_dir: Path, images: bool = True) -> str:
     if not folders:
         return ""
-    cards = [_asset_card(f, out_dir) for f in folders[:MAX_ASSETS]]
+    cards = [_asset_card(f, out_dir, images) for f in folders[:MAX_ASSETS]]
     more = len(folders) - MAX_ASSETS
     note = f"<p class='note'>{more} more assets not shown</p>" if more > 0 else ""
     return "<h2>Assets</h2><div class='grid'>" + "".join(cards) + "</div>" + note
 
 
-def build_report(run_dir: Path, out_path: Path, assets: str | os.PathLike | None = None) -> str:
-    """The report page of ``run_dir`` as a string; links are relative to ``out_path``."""
+def build_report(
+    run_dir: Path,
+    out_path: Path,
+    assets: str | os.PathLike | None = None,
+    asset_images: bool = True,
+) -> str:
+    """The report page of ``run_dir`` as a string; links are relative to ``out_path``.
+
+    ``asset_images=False`` leaves the turntables out of the asset cards (for a page that
+    shows them elsewhere, like ``gina3d demo``'s)."""
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise Gina3dError(f"{run_dir}: no such run directory")
@@ -266,7 +281,7 @@ def build_report(run_dir: Path, out_path: Path, assets: str | os.PathLike | None
         _metrics_section(run_dir),
         _curves_section(rows),
         _samples_section(run_dir, out_dir),
-        _assets_section(asset_dirs(run_dir, assets), out_dir),
+        _assets_section(asset_dirs(run_dir, assets), out_dir, asset_images),
     ]
     body = [s for s in sections if s]
     if not body:
