@@ -19,6 +19,9 @@ import time
 from pathlib import Path
 
 from gina3d.cli.common import Parser, run
+from gina3d.generation.sampler import asset_seed
+
+__all__ = ["asset_seed", "build_parser", "main", "plan_sizes"]
 
 SIZE_STREAM = 7  # SeedSequence key of the random training sizes
 
@@ -39,13 +42,6 @@ def build_parser() -> Parser:
     p.add_argument("--guidance", type=float, default=2.0, help="classifier-free guidance (2)")
     add_asset_options(p)
     return p
-
-
-def asset_seed(seed: int, index: int) -> int:
-    """The seed of asset ``index`` of a batch sampled with ``seed``."""
-    import numpy as np
-
-    return int(np.random.SeedSequence([seed, index]).generate_state(1)[0])
 
 
 def plan_sizes(models, class_name, size, n: int, seed: int) -> tuple[list, bool]:

@@ -17,9 +17,10 @@ from pathlib import Path
 
 from gina3d.assets.mesh_preview import render_mesh_preview
 from gina3d.demo.console import logged
-from gina3d.demo.records import fmt_metrics, last_step, read_run_metrics, write_json
+from gina3d.demo.records import fmt_metrics, last_step, write_json
 from gina3d.demo.report_page import write_demo_report
 from gina3d.demo.settings import SampleSet
+from gina3d.training.run_log import read_metrics
 
 
 class DemoPhases:
@@ -74,7 +75,7 @@ class DemoPhases:
             state = load_state(latest_checkpoint(run_dir))
         if state.get("stop_reason") == "interrupted":
             raise KeyboardInterrupt
-        rows = read_run_metrics(run_dir)
+        rows = read_metrics(run_dir)
         last = rows[-1] if rows else {}
         trained = f"step {state['step']}, {state['train_seconds'] / 60:.1f} min trained"
         if stage == "stage1":

@@ -1,4 +1,4 @@
-"""Small records of ``gina3d demo``: JSON files, run metrics, timestamps."""
+"""Small records of ``gina3d demo``: JSON files, the last logged step, timestamps."""
 
 from __future__ import annotations
 
@@ -21,12 +21,6 @@ def last_step(run_dir: Path) -> int | None:
         except (ValueError, KeyError):
             continue
     return None
-
-
-def read_run_metrics(run_dir: Path) -> list[dict]:
-    from gina3d.training.run_log import read_metrics
-
-    return read_metrics(run_dir)
 
 
 def fmt_metrics(row: dict, keys) -> str:

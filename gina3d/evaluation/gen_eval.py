@@ -51,6 +51,7 @@ import torch
 import torch.nn.functional as F
 
 from gina3d.errors import Gina3dError
+from gina3d.generation.sampler import asset_seed
 
 NETWORKS = ("default", "random-test")
 REFERENCES = ("auto", "meshes", "lidar")
@@ -117,11 +118,6 @@ def feature_network(name: str, seed: int = 0):
     if name == "random-test":
         return random_feature_network(seed)
     raise Gina3dError(f"--network must be one of {', '.join(NETWORKS)} (got '{name}')")
-
-
-def asset_seed(seed: int, index: int) -> int:
-    """Seed of asset ``index``: the same formula as ``gina3d sample`` (``cli/sample.py``)."""
-    return int(np.random.SeedSequence([seed, index]).generate_state(1)[0])
 
 
 def allocate(n: int, mix: dict[str, float]) -> dict[str, int]:

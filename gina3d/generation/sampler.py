@@ -43,8 +43,8 @@ import torch.nn.functional as F
 
 from gina3d.data.dataset import CLASSES, TIMES_OF_DAY
 from gina3d.errors import Gina3dError
-from gina3d.models.mask_schedule import decode, variation_mask
-from gina3d.models.maskgit import Conditions, MaskGIT, MaskGITConfig, guided_logits
+from gina3d.models.mask_schedule import variation_mask
+from gina3d.models.maskgit import Conditions, MaskGIT, MaskGITConfig, guided_decode
 
 CONDITION_KEYS = ("class_name", "size", "time", "image")
 
@@ -145,14 +145,21 @@ def _check(steps: int, n: int) -> None:
         raise Gina3dError(f"steps must be >= 1, got {steps}")
 
 
+def asset_seed(seed: int, index: int) -> int:
+    """The seed of asset ``index`` of a batch sampled with ``seed`` (``gina3d sample``,
+    ``gina3d eval gen``)."""
+    return int(np.random.SeedSequence([seed, index]).generate_state(1)[0])
+
+
 def _decode(
     model: MaskGIT, start, cond, gen, steps, temperature, guidance, top_k, choice_temperature
 ) -> torch.Tensor:
     """Iterative MaskGIT decoding of ``start`` [n,T] with guided logits; CPU long [n,T]."""
-    out = decode(
-        lambda x: guided_logits(model, x, cond, guidance),
+    out = guided_decode(
+        model,
         start,
-        model.cfg.mask_id,
+        cond,
+        guidance,
         steps,
         gen,
         temperature=temperature,

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor, nn
 
+from gina3d.models.mask_schedule import decode
 from gina3d.models.token_grid import group_tokens, ungroup_tokens
 from gina3d.models.transformer import Block, TriplaneEmbedding, cuda_autocast, init_linear
 
@@ -245,6 +246,28 @@ def guided_logits(
     both = model(torch.cat([tokens, tokens]), _with_nulls(cond, b))  # [2B,T,K]
     c, u = both[:b], both[b:]
     return u + guidance * (c - u)
+
+
+def guided_decode(
+    model: MaskGIT,
+    start: Tensor,
+    cond: Conditions | None,
+    guidance: float,
+    steps: int,
+    generator: torch.Generator,
+    **decode_options,
+) -> Tensor:
+    """Iterative decoding (``mask_schedule.decode``) of every masked position of ``start``
+    [B,T] with classifier-free-guided logits; ``decode_options`` go to ``decode``
+    (temperature, choice_temperature, anneal, top_k). Returns [B,T] long on start's device."""
+    return decode(
+        lambda x: guided_logits(model, x, cond, guidance),
+        start,
+        model.cfg.mask_id,
+        steps,
+        generator,
+        **decode_options,
+    )
 
 
 def _with_nulls(cond: Conditions, b: int) -> Conditions:

@@ -21,8 +21,8 @@ from torch import Tensor
 
 from gina3d.config import to_dict
 from gina3d.errors import Gina3dError
-from gina3d.models.mask_schedule import apply_mask, decode, random_mask
-from gina3d.models.maskgit import Conditions, MaskGIT, guided_logits
+from gina3d.models.mask_schedule import apply_mask, random_mask
+from gina3d.models.maskgit import Conditions, MaskGIT, guided_decode
 from gina3d.training.checkpoint import latest_checkpoint, load_state
 from gina3d.training.distributed import DistInfo, average_gradients, broadcast_buffers
 
@@ -189,13 +189,7 @@ class Stage2Task:
         mc = self.cfg.model
         gen = torch.Generator().manual_seed(seed)
         start = torch.full((n, mc.num_tokens), mc.mask_id, device=self.info.device)  # [n,T]
-        return decode(
-            lambda x: guided_logits(self.model, x, cond, SAMPLE_GUIDANCE),
-            start,
-            mc.mask_id,
-            SAMPLE_STEPS,
-            gen,
-        )
+        return guided_decode(self.model, start, cond, SAMPLE_GUIDANCE, SAMPLE_STEPS, gen)
 
     @torch.no_grad()
     def sample_grid(self, batch: dict, count: int = 4) -> np.ndarray:
