@@ -10,24 +10,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gina3d.demo.console import fmt_s
+from gina3d.evaluation.report import embed_image
+from gina3d.evaluation.report import escape as _e
 
 if TYPE_CHECKING:
     from gina3d.demo.pipeline import Demo
-
-
-def _e(text) -> str:
-    import html
-
-    return html.escape(str(text), quote=True)
-
-
-def _embed(path: Path, alt: str, width: int | None = None) -> str:
-    import base64
-
-    mime = "image/gif" if path.suffix == ".gif" else "image/png"
-    src = f"data:{mime};base64," + base64.b64encode(path.read_bytes()).decode("ascii")
-    w = f' width="{width}"' if width else ""
-    return f'<img src="{src}" alt="{_e(alt)}" title="{_e(alt)}"{w}/>'
 
 
 def _num(v) -> str:
@@ -65,6 +52,9 @@ def _get(obj, path: str):
 def _overview(demo: Demo, previews: dict[str, Path], page_dir: Path) -> str:
     def rel(p: Path) -> str:
         return _e(os.path.relpath(p, page_dir))
+
+    def img(path: Path, alt: str, width: int) -> str:
+        return embed_image(path, page_dir, alt, width)
 
     s = demo.s
     parts = [
@@ -142,10 +132,10 @@ def _overview(demo: Demo, previews: dict[str, Path], page_dir: Path) -> str:
             cell = [f"<div class='card' style='width:auto'><b>{_e(folder.name)}</b><br/>"]
             for tt in (folder / "turntable.gif", folder / "turntable.png"):
                 if tt.exists():
-                    cell.append(_embed(tt, f"{folder.name} turntable", width=128))
+                    cell.append(img(tt, f"{folder.name} turntable", 128))
                     break
             if folder.name in previews:
-                cell.append(_embed(previews[folder.name], f"{folder.name} mesh", width=128))
+                cell.append(img(previews[folder.name], f"{folder.name} mesh", 128))
             for mesh in sorted(folder.glob("mesh.*")):
                 cell.append(f'<br/><a href="{rel(mesh)}">{_e(mesh.name)}</a> (mesh, right)')
             cells.append("".join(cell) + "</div>")
@@ -161,13 +151,13 @@ def _overview(demo: Demo, previews: dict[str, Path], page_dir: Path) -> str:
         parts.append(
             "<h3>Stage-1 reconstructions</h3><p>Each row: input patch | masks | "
             "reconstruction | rendered opacity | novel views at 90, 180, 270 degrees "
-            f"({_e(grids[-1].stem)}).</p>" + _embed(grids[-1], "stage-1 reconstructions", 672)
+            f"({_e(grids[-1].stem)}).</p>" + img(grids[-1], "stage-1 reconstructions", 672)
         )
     sheet = demo.out / "contact_sheet.png"
     if sheet.exists():
         parts.append(
             "<h3>Dataset</h3><p>Patches of the synthetic dataset: patch, masks (object green, "
-            f"occluder red), LiDAR depth ({rel(sheet)}).</p>" + _embed(sheet, "contact sheet", 640)
+            f"occluder red), LiDAR depth ({rel(sheet)}).</p>" + img(sheet, "contact sheet", 640)
         )
     parts.append(
         "<hr/><p class='note'>Below: <code>gina3d report</code>'s page of the stage-2 run "

@@ -65,8 +65,12 @@ CSS = (
 )
 
 
-def _e(text) -> str:
+def escape(text) -> str:
+    """``text`` as HTML text or attribute value."""
     return html.escape(str(text), quote=True)
+
+
+_e = escape
 
 
 def _fmt(value) -> str:
@@ -83,13 +87,16 @@ def _fmt(value) -> str:
     return _e(value)
 
 
-def _img(path: Path, out_dir: Path, alt: str, mime: str = "image/png") -> str:
-    """An <img/> with the file embedded, or linked by relative path when too large."""
+def embed_image(path: Path, out_dir: Path, alt: str, width: int | None = None) -> str:
+    """An <img/> (PNG, or GIF by suffix) with the file embedded, or linked by its path
+    relative to the page's folder ``out_dir`` when larger than ``EMBED_LIMIT``."""
     if path.stat().st_size > EMBED_LIMIT:
         src = os.path.relpath(path, out_dir)
     else:
+        mime = "image/gif" if path.suffix.lower() == ".gif" else "image/png"
         src = f"data:{mime};base64," + base64.b64encode(path.read_bytes()).decode("ascii")
-    return f'<img src="{_e(src)}" alt="{_e(alt)}" title="{_e(alt)}"/>'
+    size = f' width="{width}"' if width else ""
+    return f'<img src="{_e(src)}" alt="{_e(alt)}" title="{_e(alt)}"{size}/>'
 
 
 def _flatten(obj, prefix: str = "") -> list[tuple[str, object]]:
@@ -202,7 +209,7 @@ def _samples_section(run_dir: Path, out_dir: Path) -> str:
         for i in pick:
             step, path = items[i]
             label = f"{name} at step {step}" if step >= 0 else name
-            parts.append(f"<p class='note'>{_e(label)}</p>" + _img(path, out_dir, label))
+            parts.append(f"<p class='note'>{_e(label)}</p>" + embed_image(path, out_dir, label))
     return "\n".join(parts)
 
 
@@ -243,11 +250,11 @@ def _turntable(folder: Path, out_dir: Path) -> str:
     """The asset's turntable: the GIF when small enough to embed, else the PNG strip."""
     gif, png = folder / "turntable.gif", folder / "turntable.png"
     if gif.exists() and gif.stat().st_size <= EMBED_LIMIT:
-        return _img(gif, out_dir, f"{folder.name} turntable", "image/gif")
+        return embed_image(gif, out_dir, f"{folder.name} turntable")
     if png.exists():
-        return _img(png, out_dir, f"{folder.name} turntable")
+        return embed_image(png, out_dir, f"{folder.name} turntable")
     if gif.exists():
-        return _img(gif, out_dir, f"{folder.name} turntable", "image/gif")
+        return embed_image(gif, out_dir, f"{folder.name} turntable")
     return ""
 
 
