@@ -8,7 +8,6 @@ use classifier-free guidance, and minimises the cross-entropy of the masked toke
 
 from __future__ import annotations
 
-import math
 import os
 import shutil
 from dataclasses import dataclass
@@ -69,29 +68,18 @@ def drop_conditions(
 def view_camera(
     box_size: Tensor, azimuth_deg: float, elevation_deg: float, image_size: int, fov_deg=40.0
 ) -> tuple[Tensor, Tensor]:
-    """Cameras looking at the box centre: K [B,3,3], cam_from_obj [B,4,4] (OpenCV).
+    """Cameras looking at the box centre: K [B,3,3], cam_from_obj [B,4,4] (OpenCV), one per
+    box, from ``gina3d.assets.turntable.look_at_camera`` (azimuth 0 on the object's +x axis,
+    90 on its left; the distance fits the box's bounding sphere in the field of view)."""
+    from gina3d.assets.turntable import look_at_camera
 
-    Azimuth 0 is in front of the object (on its +x axis), 90 on its left (+y); the distance
-    fits the box's bounding sphere in the field of view.
-    """
-    b = box_size.shape[0]
-    az, el = math.radians(azimuth_deg), math.radians(elevation_deg)
-    half = math.radians(fov_deg) / 2
-    radius = 0.5 * box_size.float().norm(dim=1)  # [B]
-    dist = radius / math.sin(half) * 1.05  # [B]
-    ray = torch.tensor([math.cos(el) * math.cos(az), math.cos(el) * math.sin(az), math.sin(el)])
-    centre = dist[:, None] * ray  # [B,3] camera position, object frame
-    fwd = -ray
-    right = torch.linalg.cross(fwd, torch.tensor([0.0, 0.0, 1.0]))
-    right = right / right.norm()
-    down = torch.linalg.cross(fwd, right)
-    rot = torch.stack([right, down, fwd])  # [3,3] rows: camera axes in the object frame
-    pose = torch.eye(4).repeat(b, 1, 1)  # [B,4,4]
-    pose[:, :3, :3] = rot
-    pose[:, :3, 3] = -(centre @ rot.T)
-    f = image_size / 2 / math.tan(half)
-    K = torch.tensor([[f, 0, image_size / 2], [0, f, image_size / 2], [0, 0, 1.0]])
-    return K.repeat(b, 1, 1), pose
+    cams = [
+        look_at_camera(size, image_size, azimuth_deg, elevation_deg, fov_deg)
+        for size in box_size.detach().cpu().double().numpy()
+    ]  # (cam_from_obj [4,4], K [3,3]) per box
+    pose = torch.as_tensor(np.stack([c[0] for c in cams]), dtype=torch.float32)
+    K = torch.as_tensor(np.stack([c[1] for c in cams]), dtype=torch.float32)
+    return K, pose
 
 
 def pin_stage1(stage1_run: str | os.PathLike, run_dir: str | os.PathLike, step: int) -> Path:
