@@ -93,10 +93,9 @@ def stage2_conditions(models: Models) -> set[str]:
     """Condition names the stage-2 model takes (keys of the sampler's conditions dict)."""
     if models.stage2 is None:
         return set()
-    cfg = models.stage2.cfg
-    flags = {"class_name": cfg.use_class, "size": cfg.use_size, "time": cfg.use_time}
-    flags["image"] = cfg.use_image
-    return {k for k, on in flags.items() if on}
+    from gina3d.generation.sampler import condition_flags
+
+    return {k for k, on in condition_flags(models.stage2.cfg).items() if on}
 
 
 def dataset_of(models: Models) -> Path | None:

@@ -88,6 +88,16 @@ def load_stage2(run_dir: str | os.PathLike, device: str = "cpu"):
     return model.to(device).eval(), stage1, configs
 
 
+def condition_flags(cfg: MaskGITConfig) -> dict[str, bool]:
+    """Which keys of the conditions dict (``CONDITION_KEYS``) a model with ``cfg`` reads."""
+    return {
+        "class_name": cfg.use_class,
+        "size": cfg.use_size,
+        "time": cfg.use_time,
+        "image": cfg.use_image,
+    }
+
+
 def make_conditions(model: MaskGIT, n: int, conditions: dict | None) -> Conditions | None:
     """Validate a ``conditions`` dict (see the module docstring) into a batch of n rows."""
     conditions = {k: v for k, v in (conditions or {}).items() if v is not None}
@@ -97,8 +107,7 @@ def make_conditions(model: MaskGIT, n: int, conditions: dict | None) -> Conditio
     if not conditions:
         return None
     cfg, dev = model.cfg, next(model.parameters()).device
-    flags = {"class_name": cfg.use_class, "size": cfg.use_size, "time": cfg.use_time}
-    flags["image"] = cfg.use_image
+    flags = condition_flags(cfg)
     for key in conditions:
         if not flags[key]:
             raise Gina3dError(f"this stage-2 model was trained without the '{key}' condition")

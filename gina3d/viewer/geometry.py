@@ -13,12 +13,14 @@ import math
 import numpy as np
 
 from gina3d.data.schema import BACKGROUND, OBJECT, OCCLUDER
+from gina3d.geometry.boxes import box_corners
 
 # Overlay colours of the mask labels (RGB): object green, occluder red, background blue.
 MASK_COLOURS = {OBJECT: (40, 200, 70), OCCLUDER: (230, 50, 40), BACKGROUND: (50, 90, 220)}
 MASK_ALPHA = 0.45
 
-# The 12 edges of a box as pairs of corner indices (corners ordered as in ``box_corners``).
+# The 12 edges of a box as pairs of corner indices (corners ordered as in
+# ``gina3d.geometry.boxes.box_corners``: corner i has (x, y, z) > 0 as bits 2, 1, 0).
 BOX_EDGES = np.array(
     [[0, 1], [2, 3], [4, 5], [6, 7], [0, 2], [1, 3], [4, 6], [5, 7], [0, 4], [1, 5], [2, 6], [3, 7]]
 )
@@ -89,14 +91,6 @@ def frustum_of(intrinsics, resolution: int) -> tuple[float, float]:
     fx, fy = float(intrinsics[0]), float(intrinsics[1])
     fov = 2.0 * math.atan((resolution / 2.0) / fy)
     return fov, fy / fx  # width / height of the visible window (square patch)
-
-
-def box_corners(size) -> np.ndarray:
-    """Corners [8,3] of a box of ``size`` (length, width, height) centred at the origin;
-    corner ``i`` has signs (bit 2, bit 1, bit 0) = (x, y, z) > 0."""
-    half = np.asarray(size, dtype=np.float64) / 2.0
-    signs = np.array([[(i >> 2) & 1, (i >> 1) & 1, i & 1] for i in range(8)]) * 2.0 - 1.0
-    return signs * half
 
 
 def box_segments(size) -> np.ndarray:
