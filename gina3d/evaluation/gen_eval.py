@@ -34,7 +34,7 @@ Protocol (docs/evaluation.md has the long form):
    ``min_lidar_points`` left out. References per class: as many as generated assets of the
    class, at most the objects available (seeded subset). Meshes without faces cannot be
    surface-sampled: they are left out of the shape metrics and counted.
-5. **Geometry consistency**: every asset, ``generation.default_consistency_cameras`` at
+5. **Geometry consistency**: every asset with a mesh, ``generation.default_consistency_cameras`` at
    ``resolution``, with the stage-1 renderer as render function.
 """
 
@@ -363,9 +363,7 @@ def evaluate_gen_run(
     from gina3d.data.dataset import TIMES_OF_DAY
     from gina3d.evaluation.fid import unpremultiply
     from gina3d.evaluation.generation import (
-        _DEFAULT_CAMERAS,
         GenEvalConfig,
-        default_consistency_cameras,
         evaluate_generated,
     )
     from gina3d.evaluation.geometry_consistency import triplane_render_fn
@@ -400,7 +398,7 @@ def evaluate_gen_run(
     scale = s.resolution / res_patch
 
     stage1, stage2 = models.stage1.to(device).eval(), models.stage2.to(device).eval()
-    images, masks, meshes, render_fns, cams, sizes, rows = [], [], [], [], [], [], []
+    images, masks, meshes, render_fns, sizes, rows = [], [], [], [], [], []
     bar = tqdm(plan, desc="eval gen: sample", unit="asset", disable=not progress, leave=False)
     for i, (c, j) in enumerate(bar):
         size = meta["box_size"][j]
@@ -429,7 +427,6 @@ def evaluate_gen_run(
         meshes.append(extract_mesh(stage1, tri[0], size, resolution=s.mesh_resolution))
         timing["mesh"] = timing.get("mesh", 0.0) + time.perf_counter() - t
         render_fns.append(triplane_render_fn(stage1, tri, box))
-        cams.append(default_consistency_cameras(size, s.resolution))
         sizes.append(size)
         rows.append({"class": c, "patch_id": str(meta["patch_id"][j]), "seed": seed_i})
         rows[-1].update(conditions=cond, mesh_faces=int(len(meshes[-1].faces)))
@@ -464,7 +461,7 @@ def evaluate_gen_run(
     )
     t = time.perf_counter()
     cbar = tqdm(
-        total=len(render_fns),
+        total=len(keep),
         desc="eval gen: consistency",
         unit="asset",
         disable=not progress,
@@ -479,8 +476,9 @@ def evaluate_gen_run(
         ref_shapes,
         network,
         seed=s.seed,
-        render_fns=_CountingRenderFns(render_fns, cbar, device),
-        consistency_cameras=cams,
+        # render functions, shapes and box sizes all of the assets with a mesh (the same
+        # list order, so the default consistency cameras use each asset's own box)
+        render_fns=_CountingRenderFns([render_fns[k] for k in keep], cbar, device),
         generated_box_sizes=[sizes[k] for k in keep],
         reference_box_sizes=ref_sizes,
         camera_distribution=CAMERA_DISTRIBUTION,
@@ -491,9 +489,6 @@ def evaluate_gen_run(
     timing["total"] = time.perf_counter() - t0
 
     p = result["protocol"]
-    p["geometry_consistency"]["cameras"] = (
-        f"generation.default_consistency_cameras per asset: {_DEFAULT_CAMERAS}"
-    )
     real_cls = Counter(meta["cls"][real_idx].tolist())
     gen_cls = Counter(c for c, _ in plan)
     clean = _unoccluded(meta["occluded"], meta["truncation"])
