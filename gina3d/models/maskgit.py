@@ -68,7 +68,8 @@ class MaskGITConfig:
 
     def validate(self) -> None:
         """Raise ValueError naming the first bad field."""
-        for name in ("plane_tokens", "token_split", "codebook_size", "width", "depth", "heads"):
+        positive = "plane_tokens token_split codebook_size width depth heads num_classes num_times"
+        for name in positive.split():
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"MaskGITConfig.{name} must be a positive integer, got {value!r}")

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from gina3d.geometry.transforms import invert
+from gina3d.geometry.transforms import apply, invert
 
 
 def beam_inclinations(height: int, min_incl: float, max_incl: float, values=None) -> np.ndarray:
@@ -77,13 +77,12 @@ def range_image_to_points(
     r = ranges[rows, cols].astype(np.float64)
     ci, si = np.cos(incl[rows]), np.sin(incl[rows])
     lidar = np.stack([r * ci * np.cos(az[cols]), r * ci * np.sin(az[cols]), r * si], -1)
-    points = lidar @ vehicle_from_lidar[:3, :3].T + vehicle_from_lidar[:3, 3]
+    points = apply(vehicle_from_lidar, lidar)
     if pixel_pose is not None:
         if world_from_vehicle is None:
             raise ValueError("pixel poses need the frame's world_from_vehicle")
         pose = pixel_pose[rows, cols].astype(np.float64)  # [N,6]
         rot = euler_rotation(pose[:, 0], pose[:, 1], pose[:, 2])
         world = np.einsum("nij,nj->ni", rot, points) + pose[:, 3:]
-        vehicle_from_world = invert(world_from_vehicle)
-        points = world @ vehicle_from_world[:3, :3].T + vehicle_from_world[:3, 3]
+        points = apply(invert(world_from_vehicle), world)
     return points.astype(np.float32), np.stack([rows, cols], -1)
