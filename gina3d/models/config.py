@@ -38,6 +38,10 @@ class ModelConfig:
     pixel_lifting: bool = False
     """Add pixel-aligned image features to every token (gina3d/models/pixel_lifting.py): each
     token's box column gathers the features of the pixels whose rays cross it."""
+    lifting_mode: str = "gather"
+    """How ``pixel_lifting`` weighs the pixels of a token: "gather" (Gaussian weights on every
+    token-pixel ray distance) or "splat" (samples along each pixel ray splatted on the planes;
+    cheaper for fine token grids). See gina3d/models/pixel_lifting.py."""
     lifting_features: int = 16
     """Channels of the pixel feature map used by ``pixel_lifting``."""
     cross_depth: int = 2
@@ -112,6 +116,10 @@ class ModelConfig:
             raise ValueError(
                 f"ModelConfig.plane_resolution ({self.plane_resolution}) must be plane_tokens / "
                 f"token_split ({grid}) times a power of two"
+            )
+        if self.lifting_mode not in ("gather", "splat"):
+            raise ValueError(
+                f"ModelConfig.lifting_mode must be 'gather' or 'splat', got {self.lifting_mode!r}"
             )
         if self.pixel_lifting and not self.geometric_attention:
             raise ValueError("ModelConfig.pixel_lifting needs geometric_attention (ray inputs)")
