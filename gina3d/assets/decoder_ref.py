@@ -15,6 +15,7 @@ import os
 from pathlib import Path
 
 from gina3d.errors import Gina3dError
+from gina3d.training.checkpoint import load_stage1_checkpoint, stage1_config
 
 
 def config_hash(model_config: dict) -> str:
@@ -42,16 +43,6 @@ def stage1_checkpoint(source: str | os.PathLike) -> Path:
     return ckpt
 
 
-def _stage1_config(ckpt: Path) -> dict:
-    try:
-        saved = json.loads((ckpt / "model_config.json").read_text())
-    except (OSError, ValueError):
-        raise Gina3dError(f"{ckpt}: unreadable model_config.json") from None
-    if saved.get("kind") != "stage1":
-        raise Gina3dError(f"{ckpt}: not a stage-1 checkpoint (kind {saved.get('kind')!r})")
-    return saved
-
-
 def decoder_reference(stage1_source: str | os.PathLike, model) -> dict:
     """What to reload the decoder from: run, checkpoint directory, step, config hash.
 
@@ -61,7 +52,7 @@ def decoder_reference(stage1_source: str | os.PathLike, model) -> dict:
     from gina3d.config import to_dict
 
     ckpt = stage1_checkpoint(stage1_source)
-    digest = config_hash(_stage1_config(ckpt)["model"])
+    digest = config_hash(stage1_config(ckpt)["model"])
     if config_hash(to_dict(model.cfg)) != digest:
         raise Gina3dError(f"{ckpt}: the stage-1 model given is not this checkpoint's model")
     step = None
@@ -84,11 +75,6 @@ def load_decoder(asset, device: str = "cpu"):
     Loads the recorded checkpoint directory when it still exists, else the newest
     checkpoint of the recorded run provided its model-config hash matches.
     """
-    from gina3d.config import from_dict
-    from gina3d.models.config import ModelConfig
-    from gina3d.models.stage1 import Stage1Model
-    from gina3d.training.checkpoint import load_weights
-
     ref = asset.decoder
     ckpt = Path(str(ref.get("checkpoint", "")))
     if not (ckpt / "model_config.json").exists():
@@ -96,9 +82,8 @@ def load_decoder(asset, device: str = "cpu"):
         if not run.exists():
             raise Gina3dError(f"{asset.path}: its stage-1 run {run} does not exist")
         ckpt = stage1_checkpoint(run)
-    saved = _stage1_config(ckpt)
+    saved = stage1_config(ckpt)
     if config_hash(saved["model"]) != ref.get("model_config_sha256"):
         raise Gina3dError(f"{ckpt}: model config differs from the one asset {asset.path} used")
-    model = Stage1Model(from_dict(ModelConfig, saved["model"]))
-    load_weights(ckpt, {"model": model})
-    return model.to(device).eval(), ckpt
+    model, _ = load_stage1_checkpoint(ckpt, device, saved)
+    return model, ckpt

@@ -45,26 +45,9 @@ from gina3d.data.dataset import CLASSES, TIMES_OF_DAY
 from gina3d.errors import Gina3dError
 from gina3d.models.mask_schedule import variation_mask
 from gina3d.models.maskgit import Conditions, MaskGIT, MaskGITConfig, guided_decode
+from gina3d.training.checkpoint import load_stage1_checkpoint
 
 CONDITION_KEYS = ("class_name", "size", "time", "image")
-
-
-def load_stage1_dir(path: str | os.PathLike, device: str = "cpu"):
-    """A stage-1 model from one checkpoint-like directory (model.safetensors + config)."""
-    from gina3d.config import from_dict
-    from gina3d.models.config import ModelConfig
-    from gina3d.models.stage1 import Stage1Model
-    from gina3d.training.checkpoint import load_weights
-
-    path = Path(path)
-    if not (path / "model_config.json").exists():
-        raise Gina3dError(f"{path}: no stage-1 model here (model_config.json missing)")
-    cfg = json.loads((path / "model_config.json").read_text())
-    if cfg.get("kind") != "stage1":
-        raise Gina3dError(f"{path}: not a stage-1 checkpoint (kind {cfg.get('kind')!r})")
-    model = Stage1Model(from_dict(ModelConfig, cfg["model"]))
-    load_weights(path, {"model": model})
-    return model.to(device).eval(), cfg
 
 
 def load_stage2(run_dir: str | os.PathLike, device: str = "cpu"):
@@ -83,7 +66,7 @@ def load_stage2(run_dir: str | os.PathLike, device: str = "cpu"):
         raise Gina3dError(f"{path}: not a stage-2 checkpoint (kind {cfg.get('kind')!r})")
     model = MaskGIT(from_dict(MaskGITConfig, cfg["model"]))
     load_weights(path, {"model": model})
-    stage1, s1cfg = load_stage1_dir(run / "stage1", device)
+    stage1, s1cfg = load_stage1_checkpoint(run / "stage1", device)
     configs = {"stage2": cfg, "stage1": s1cfg, "stage1_step": cfg.get("stage1_step")}
     return model.to(device).eval(), stage1, configs
 

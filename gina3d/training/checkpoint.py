@@ -112,20 +112,44 @@ def write_json(path: str | os.PathLike, obj: dict) -> None:
     atomic_write_json(path, obj)
 
 
-def load_stage1(run_dir: str | os.PathLike, device: str = "cpu"):
-    """The newest stage-1 model of a run, in eval mode, and its saved config dict."""
+def stage1_config(ckpt: str | os.PathLike) -> dict:
+    """The saved config dict of a stage-1 checkpoint directory (``model_config.json``).
+
+    Raises Gina3dError when it is missing or unreadable, or is not a stage-1 checkpoint's.
+    """
+    path = Path(ckpt)
+    if not (path / "model_config.json").exists():
+        raise Gina3dError(f"{path}: no stage-1 model here (model_config.json missing)")
+    try:
+        cfg = json.loads((path / "model_config.json").read_text())
+    except (OSError, ValueError):
+        raise Gina3dError(f"{path}: unreadable model_config.json") from None
+    if not isinstance(cfg, dict) or cfg.get("kind") != "stage1":
+        kind = cfg.get("kind") if isinstance(cfg, dict) else None
+        raise Gina3dError(f"{path}: not a stage-1 checkpoint (kind {kind!r})")
+    return cfg
+
+
+def load_stage1_checkpoint(ckpt: str | os.PathLike, device: str = "cpu", cfg: dict | None = None):
+    """The stage-1 model of one checkpoint directory, in eval mode, and its config dict.
+
+    ``cfg``: the directory's config when the caller has already read it (``stage1_config``).
+    """
     from gina3d.config import from_dict
     from gina3d.models.config import ModelConfig
     from gina3d.models.stage1 import Stage1Model
 
+    cfg = stage1_config(ckpt) if cfg is None else cfg
+    model = Stage1Model(from_dict(ModelConfig, cfg["model"]))
+    load_weights(Path(ckpt), {"model": model})
+    return model.to(device).eval(), cfg
+
+
+def load_stage1(run_dir: str | os.PathLike, device: str = "cpu"):
+    """The newest stage-1 model of a run, in eval mode, and its saved config dict."""
     if not Path(run_dir).exists():
         raise Gina3dError(f"{run_dir}: no such run directory")
     path = latest_checkpoint(run_dir)
     if path is None:
         raise Gina3dError(f"{run_dir}: no checkpoint yet (train stage 1 first)")
-    cfg = json.loads((path / "model_config.json").read_text())
-    if cfg.get("kind") != "stage1":
-        raise Gina3dError(f"{path}: not a stage-1 checkpoint (kind {cfg.get('kind')!r})")
-    model = Stage1Model(from_dict(ModelConfig, cfg["model"]))
-    load_weights(path, {"model": model})
-    return model.to(device).eval(), cfg
+    return load_stage1_checkpoint(path, device)
