@@ -127,10 +127,3 @@ def enlarge(image: np.ndarray, side: int = 192) -> np.ndarray:
     closest to ``side`` from below (at least 1): crisp pixels in the GUI for tiny patches."""
     factor = max(1, side // max(image.shape[0], image.shape[1]))
     return image.repeat(factor, axis=0).repeat(factor, axis=1) if factor > 1 else image
-
-
-def composite(rgb: np.ndarray, opacity: np.ndarray, background=(1.0, 1.0, 1.0)) -> np.ndarray:
-    """uint8 [H,W,3] from premultiplied rgb [3,H,W] and opacity [H,W] (floats in [0,1])."""
-    bg = np.asarray(background, dtype=np.float64)[:, None, None]
-    out = rgb.astype(np.float64) + (1.0 - opacity[None].astype(np.float64)) * bg
-    return np.clip(np.round(out.transpose(1, 2, 0) * 255.0), 0, 255).astype(np.uint8)

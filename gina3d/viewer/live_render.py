@@ -20,9 +20,9 @@ import time
 import numpy as np
 import torch
 
+from gina3d.assets.turntable import composite
 from gina3d.viewer.geometry import (
     cam_from_obj_of_view,
-    composite,
     enlarge,
     render_shape,
     view_intrinsics,
@@ -66,7 +66,7 @@ def render_view(model, triplane, size_m, wxyz, position, fov: float, aspect: flo
     out = model.render_image(
         triplane[None].to(device).float(), K[None], cam_from_obj[None], size[None], h, w
     )
-    return composite(out["rgb"][0].float().cpu().numpy(), out["opacity"][0].float().cpu().numpy())
+    return composite(out["rgb"], out["opacity"])[0]  # on white
 
 
 class LiveRenderer:

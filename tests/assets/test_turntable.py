@@ -6,6 +6,7 @@ import torch
 from PIL import Image
 
 from gina3d.assets.turntable import (
+    composite,
     look_at_camera,
     render_turntable,
     save_turntable,
@@ -77,3 +78,14 @@ def test_save_turntable_strip_and_gif(tmp_path):
     assert not list(tmp_path.glob("*.tmp"))
     with pytest.raises(Gina3dError):
         strip(np.zeros((0, 4, 4, 3), np.uint8))
+
+
+def test_composite_premultiplied_over_white():
+    rgb = torch.zeros(1, 3, 2, 2)
+    opacity = torch.tensor([[[0.0, 1.0], [0.5, 0.0]]])
+    out = composite(rgb, opacity)
+    assert out.shape == (1, 2, 2, 3) and out.dtype == np.uint8
+    assert (out[0, 0, 0] == 255).all() and (out[0, 0, 1] == 0).all()
+    assert (out[0, 1, 0] == 128).all()
+    grey = composite(torch.full((1, 3, 1, 1), 0.25), torch.full((1, 1, 1), 0.5), (0.5,) * 3)
+    assert (grey == 128).all()  # 0.25 + (1 - 0.5) * 0.5

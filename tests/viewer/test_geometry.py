@@ -12,7 +12,6 @@ from gina3d.viewer.geometry import (
     MASK_COLOURS,
     box_segments,
     cam_from_obj_of_view,
-    composite,
     frustum_of,
     mask_overlay,
     matrix_from_quat_wxyz,
@@ -73,11 +72,3 @@ def test_mask_overlay_colours_each_label():
     out = mask_overlay(rgb, masks, alpha=1.0)
     for label, colour in MASK_COLOURS.items():
         assert (out[masks == label] == colour).all()
-
-
-def test_composite_on_white():
-    rgb = np.zeros((3, 2, 2), np.float32)
-    opacity = np.array([[0.0, 1.0], [0.5, 0.0]], np.float32)
-    out = composite(rgb, opacity)
-    assert out.shape == (2, 2, 3) and out.dtype == np.uint8
-    assert (out[0, 0] == 255).all() and (out[0, 1] == 0).all() and (out[1, 0] == 128).all()

@@ -10,10 +10,10 @@ import pytest
 import torch
 
 from gina3d.assets.asset_io import load_asset
-from gina3d.assets.turntable import FOV_DEG, look_at_camera
+from gina3d.assets.turntable import FOV_DEG, composite, look_at_camera
 from gina3d.errors import Gina3dError
 from gina3d.geometry.transforms import invert
-from gina3d.viewer.geometry import composite, pose_of
+from gina3d.viewer.geometry import pose_of
 from gina3d.viewer.live_render import render_view
 from gina3d.viewer.server import Viewer, ViewerConfig
 
@@ -46,7 +46,7 @@ def test_render_view_matches_turntable_camera(view_runs):
             24,
             24,
         )
-    ref = composite(out["rgb"][0].numpy(), out["opacity"][0].numpy())
+    ref = composite(out["rgb"], out["opacity"])[0]
     assert live.shape == (24, 24, 3)
     assert np.abs(live.astype(int) - ref.astype(int)).max() <= 2
     assert (live < 250).any(axis=-1).mean() > 0.05  # the asset is in view, not a blank image
