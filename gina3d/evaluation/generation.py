@@ -33,7 +33,7 @@ from gina3d.evaluation.geometry_consistency import (
     geometry_consistency,
     look_at_cameras,
 )
-from gina3d.evaluation.shape_metrics import cov, mmd, one_nna, shape_point_sets
+from gina3d.evaluation.shape_metrics import distance_metrics, shape_point_sets
 
 CONSISTENCY_AZIMUTHS = tuple(range(0, 360, 45))
 _DEFAULT_CAMERAS = (
@@ -84,10 +84,6 @@ def _halves(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
 def _image_metrics(fa: np.ndarray, fb: np.ndarray, cfg: GenEvalConfig, seed: int) -> dict:
     kid, kid_std, m = kernel_inception_distance(fa, fb, cfg.kid_subsets, cfg.kid_subset_size, seed)
     return {"fid": frechet_distance(fa, fb), "kid": kid, "kid_std": kid_std, "kid_subset_size": m}
-
-
-def _shape_block(d_gr: np.ndarray, d_gg: np.ndarray, d_rr: np.ndarray) -> dict:
-    return {"cov": cov(d_gr), "mmd": mmd(d_gr), "one_nna": one_nna(d_gr, d_gg, d_rr)}
 
 
 def _consistency(render_fns, cameras, box_sizes, cfg: GenEvalConfig) -> dict:
@@ -166,7 +162,7 @@ def evaluate_generated(
     d_gr = pairwise_chamfer(p_gen, p_ref, device=cfg.device)  # [G,R]
     d_gg = pairwise_chamfer(p_gen, device=cfg.device)  # [G,G]
     d_rr = pairwise_chamfer(p_ref, device=cfg.device)  # [R,R]
-    result.update(_shape_block(d_gr, d_gg, d_rr))
+    result.update(distance_metrics(d_gr, d_gg, d_rr))
 
     if render_fns is None:
         result["geometry_consistency"] = None
@@ -186,10 +182,10 @@ def evaluate_generated(
         skipped["real_vs_real_images"] = f"{len(f_real)} real images: need at least 4"
     if len(p_ref) >= 4:
         a, b = _halves(len(p_ref), rng)
-        floor.update(_shape_block(d_rr[np.ix_(a, b)], d_rr[np.ix_(a, a)], d_rr[np.ix_(b, b)]))
+        floor.update(distance_metrics(d_rr[np.ix_(a, b)], d_rr[np.ix_(a, a)], d_rr[np.ix_(b, b)]))
         pick = np.sort(rng.choice(len(p_gen), min(len(a), len(p_gen)), replace=False))
         matched.update(
-            _shape_block(d_gr[np.ix_(pick, b)], d_gg[np.ix_(pick, pick)], d_rr[np.ix_(b, b)])
+            distance_metrics(d_gr[np.ix_(pick, b)], d_gg[np.ix_(pick, pick)], d_rr[np.ix_(b, b)])
         )
     else:
         skipped["real_vs_real_shapes"] = f"{len(p_ref)} reference shapes: need at least 4"

@@ -65,15 +65,19 @@ def shape_point_sets(
     return np.stack(sets)
 
 
+def distance_metrics(d_gr: np.ndarray, d_gg: np.ndarray, d_rr: np.ndarray) -> dict:
+    """COV, MMD and 1-NNA from distance matrices generated-reference [G,R],
+    generated-generated [G,G] and reference-reference [R,R]."""
+    return {"cov": cov(d_gr), "mmd": mmd(d_gr), "one_nna": one_nna(d_gr, d_gg, d_rr)}
+
+
 def shape_metrics(gen_points: np.ndarray, ref_points: np.ndarray, device: str = "cpu") -> dict:
     """COV, MMD and 1-NNA (Chamfer) of point sets [G,N,3] against [R,M,3]."""
     d_gr = pairwise_chamfer(gen_points, ref_points, device=device)  # [G,R]
     d_gg = pairwise_chamfer(gen_points, device=device)  # [G,G]
     d_rr = pairwise_chamfer(ref_points, device=device)  # [R,R]
     return {
-        "cov": cov(d_gr),
-        "mmd": mmd(d_gr),
-        "one_nna": one_nna(d_gr, d_gg, d_rr),
+        **distance_metrics(d_gr, d_gg, d_rr),
         "num_generated": int(d_gr.shape[0]),
         "num_reference": int(d_gr.shape[1]),
     }
