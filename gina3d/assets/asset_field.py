@@ -134,17 +134,11 @@ class FunctionField:
 
 def stage1_field_from_run(run, tokens, size, device: str = "cpu") -> Stage1Field:
     """A raw stage-1 run (or checkpoint directory) + token grid [T] -> a field in a box."""
-    import json
-    from types import SimpleNamespace
-
     from gina3d.assets.asset_io import check_tokens
-    from gina3d.assets.decoder_ref import config_hash, load_decoder, stage1_checkpoint
+    from gina3d.assets.decoder_ref import stage1_checkpoint
+    from gina3d.training.checkpoint import load_stage1_checkpoint
 
-    ckpt = stage1_checkpoint(run)
-    saved = json.loads((ckpt / "model_config.json").read_text())
-    ref = {"checkpoint": str(ckpt), "run": str(run)}
-    ref["model_config_sha256"] = config_hash(saved.get("model", {}))
-    model, _ = load_decoder(SimpleNamespace(decoder=ref, path=run), device)
+    model, _ = load_stage1_checkpoint(stage1_checkpoint(run), device)
     tok = check_tokens(tokens, model.cfg).to(next(model.parameters()).device)
     with torch.no_grad():
         triplane = model.decode_indices(tok[None])[0]  # [3,F,R,R]
