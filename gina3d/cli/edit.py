@@ -55,6 +55,12 @@ def _edit(args) -> int:
     size = parse_size(args.size)
     a, b = load_asset(args.a), load_asset(args.b)
     ha, hb = (x.decoder.get("model_config_sha256") for x in (a, b))
+    for path, digest in ((args.a, ha), (args.b, hb)):
+        if not digest:
+            raise Gina3dError(
+                f"{path}: asset.json names no decoder config hash (decoder.model_config_sha256), "
+                "so it cannot be matched with the other asset's decoder"
+            )
     if ha != hb:
         raise Gina3dError(f"{args.a} and {args.b} come from different stage-1 decoders")
     if args.planes:

@@ -1,6 +1,7 @@
 """gina3d sample / reconstruct / edit on the tiny runs."""
 
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -196,3 +197,13 @@ def test_edit(tmp_path, sampled, capsys):
         edit_main(["--a", str(a), "--b", str(b), "--out", str(out)])  # no edit given
     assert exit_.value.code == 2
     assert torch.equal(load_asset(out).tokens, new.tokens)  # failed edits leave it alone
+    # two copies whose asset.json lost the decoder hash: refused, not matched as equal
+    for name, src in (("ca", a), ("cb", b)):
+        shutil.copytree(src, tmp_path / name)
+        meta = json.loads((tmp_path / name / "asset.json").read_text())
+        meta["decoder"].pop("model_config_sha256")
+        (tmp_path / name / "asset.json").write_text(json.dumps(meta))
+    args = ["--a", str(tmp_path / "ca"), "--b", str(tmp_path / "cb"), "--planes", "xy"]
+    capsys.readouterr()
+    assert edit_main([*args, "--out", str(tmp_path / "i")]) == 2
+    assert "no decoder config hash" in capsys.readouterr().err
