@@ -49,11 +49,15 @@ def decoder_reference(stage1_source: str | os.PathLike, model) -> dict:
     ``stage1_source``: see ``stage1_checkpoint``. Raises Gina3dError when there is no
     stage-1 checkpoint or when ``model``'s config is not the checkpoint's.
     """
-    from gina3d.config import to_dict
+    from gina3d.config import from_dict, to_dict
+    from gina3d.models.config import ModelConfig
 
     ckpt = stage1_checkpoint(stage1_source)
-    digest = config_hash(stage1_config(ckpt)["model"])
-    if config_hash(to_dict(model.cfg)) != digest:
+    saved = stage1_config(ckpt)["model"]
+    digest = config_hash(saved)  # of the config as the checkpoint stores it
+    # compared with defaults filled in: a checkpoint written before a config field existed
+    # stores no value for it, and the model built from it has the default
+    if to_dict(from_dict(ModelConfig, saved)) != to_dict(model.cfg):
         raise Gina3dError(f"{ckpt}: the stage-1 model given is not this checkpoint's model")
     step = None
     if (ckpt / "state.json").exists():

@@ -1,6 +1,7 @@
 """The asset folder: save, load, decoder reference, bad input."""
 
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -8,11 +9,12 @@ import torch
 from PIL import Image
 
 from gina3d.assets.asset_io import load_asset, save_asset
-from gina3d.assets.decoder_ref import load_decoder
+from gina3d.assets.decoder_ref import config_hash, load_decoder
 from gina3d.assets.mesh_export import load_mesh
 from gina3d.errors import Gina3dError
 from gina3d.models.config import tiny_model_config
 from gina3d.models.stage1 import Stage1Model
+from gina3d.training import checkpoint
 
 SIZE = [4.6, 1.9, 1.6]
 FAST = {"views": 2, "image_size": 16, "mesh_resolution": 24}
@@ -160,3 +162,20 @@ def test_load_errors(tmp_path, stage1_run, model, tokens):
     (out / "asset.json").write_text("{not json")
     with pytest.raises(Gina3dError, match="unreadable"):
         load_asset(out)
+
+
+def test_checkpoint_from_before_a_config_field_existed(tmp_path, stage1_run, model, tokens):
+    """A checkpoint whose model_config.json lacks a field added later (here lifting_mode,
+    whose default is the old behaviour) still saves and reloads assets."""
+    old = tmp_path / "old_ckpt"
+    shutil.copytree(checkpoint.latest_checkpoint(stage1_run), old)
+    cfg = json.loads((old / "model_config.json").read_text())
+    del cfg["model"]["lifting_mode"]
+    (old / "model_config.json").write_text(json.dumps(cfg))
+    out = save_asset(tmp_path / "a", model, old, tokens[0], "vehicle", SIZE, 0, **FAST)
+    asset = load_asset(out)
+    assert asset.decoder["model_config_sha256"] == config_hash(cfg["model"])  # as stored
+    loaded, ckpt = load_decoder(asset)
+    assert ckpt.resolve() == old.resolve()
+    grid = torch.as_tensor(tokens[0])[None]
+    assert torch.equal(loaded.decode_indices(grid), model.decode_indices(grid))
