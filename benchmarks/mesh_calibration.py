@@ -1,7 +1,8 @@
 """Where should the mesh surface be? Meshes of reconstructions against ground-truth meshes.
 
     .venv/bin/python benchmarks/mesh_calibration.py --run runs/cpu30b --data data/synth120 \
-        [--per-class 40] [--opacities 0.1,0.2,0.3,0.4,0.5] [--resolution 64] [--split test]
+        [--per-class 40] [--opacities 0.1,0.2,0.3,0.4,0.5] [--resolution 64] [--split test] \
+        [--min-component 0.05]
 
 For ``--per-class`` seeded test patches of each class (vehicle, pedestrian) of a synthetic
 dataset (which has ground-truth meshes), the stage-1 run encodes the patch, the density grid
@@ -10,7 +11,8 @@ is evaluated once, and a mesh is extracted at every opacity of the "opacity" rul
 the box size per axis (length, width, height), the mean absolute extent error, and the mean
 Chamfer distance to the ground-truth mesh (metres squared, 2048 surface points each,
 ``gina3d.evaluation.chamfer``). Prints one JSON object. This is how the default
-``surface.OPACITY`` was chosen.
+``surface.OPACITY`` was chosen. ``--min-component`` is the floater rule's share of the
+largest component's area below which a component is dropped (``mesh.MIN_COMPONENT``).
 """
 
 from __future__ import annotations
@@ -35,11 +37,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--points", type=int, default=2048)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--min-component", type=float, default=None, help="default mesh.MIN_COMPONENT")
     args = p.parse_args(argv)
 
     import trimesh
 
-    from gina3d.assets.mesh import as_density_fn, density_grid, marching_cubes, remove_floaters
+    from gina3d.assets.mesh import (
+        MIN_COMPONENT,
+        as_density_fn,
+        density_grid,
+        marching_cubes,
+        remove_floaters,
+    )
     from gina3d.assets.run_models import load_models
     from gina3d.assets.surface import surface_field
     from gina3d.data.dataset import PatchDataset
@@ -47,6 +56,7 @@ def main(argv: list[str] | None = None) -> int:
 
     torch.set_num_threads(args.threads)
     opacities = [float(x) for x in args.opacities.split(",")]
+    min_component = MIN_COMPONENT if args.min_component is None else args.min_component
     model = load_models(args.run).stage1
     ds = PatchDataset(args.data, split=args.split)
     meshes = Path(args.data) / "meshes"
@@ -68,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
         size = np.asarray(rec.box_size, dtype=np.float64)
         for o in opacities:
             field, level = surface_field(sigma, "opacity", o)
-            mesh = remove_floaters(marching_cubes(field, size, level))
+            mesh = remove_floaters(marching_cubes(field, size, level), min_component)
             if len(mesh.faces) == 0:
                 rows[rec.cls][o].append((np.zeros(3), float("nan")))
                 continue
@@ -82,6 +92,7 @@ def main(argv: list[str] | None = None) -> int:
         "data": args.data,
         "split": args.split,
         "resolution": args.resolution,
+        "min_component": min_component,
         "seconds": round(time.time() - t0, 1),
         "classes": {},
     }
