@@ -116,17 +116,7 @@ def _build_shard(args: tuple) -> dict:
             counts.add(c)
             records += recs
         source.write_scene_extras(scene_id, root)
-    for r in records:
-        r.split = split
-    extra = {
-        "split": split,
-        "scenes": scenes,
-        "filters": counts.to_dict(),
-        "per_subtype": dict(Counter(f"{r.cls}/{r.subtype}" for r in records)),
-        "per_time_of_day": dict(Counter(r.time_of_day for r in records)),
-        "occluded": sum(r.occluded_pixels > 0 for r in records),
-    }
-    return write_shard(root, name, records, extra)
+    return write_shard(root, name, records, split, scenes, counts)
 
 
 def _check_writable(root: Path) -> None:

@@ -17,12 +17,14 @@ from __future__ import annotations
 import json
 import os
 from collections import Counter
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from gina3d.atomic import atomic_write, atomic_write_json
+from gina3d.data.filters import FilterCounts
 from gina3d.data.schema import ARROW_SCHEMA, SCHEMA_VERSION, PatchRecord, encode_record
 from gina3d.errors import Gina3dError
 
@@ -34,23 +36,66 @@ def shard_name(split: str, index: int) -> str:
     return f"shards/{split}-{index:05d}"
 
 
-def write_shard(root: Path, name: str, records: list[PatchRecord], extra: dict) -> dict:
-    """Write records as ``root/name.parquet`` and its sidecar; return the sidecar dict."""
+def write_shard(
+    root: Path,
+    name: str,
+    records: Iterable[PatchRecord],
+    split: str,
+    scenes: list[str],
+    filters: FilterCounts,
+    extra: dict | None = None,
+    before_sidecar: Callable[[dict], None] | None = None,
+) -> dict:
+    """Write ``root/name.parquet`` from ``records`` and then its sidecar; return the sidecar.
+
+    Records are given ``split``, encoded and written one row group at a time as they come
+    (a generator keeps memory bounded). The sidecar holds the row, byte, class, subtype,
+    time-of-day and occlusion counts, ``scenes``, ``filters`` (read after the records are
+    exhausted, so a producer may fill it as it goes) and ``extra``.
+    ``before_sidecar(info)`` runs once the shard is complete, before the sidecar marks it
+    finished (for files that must exist whenever the shard counts as done).
+    """
     path = root / f"{name}.parquet"
     path.parent.mkdir(parents=True, exist_ok=True)
-    table = pa.Table.from_pylist([encode_record(r) for r in records], schema=ARROW_SCHEMA)
+    per_class, per_subtype, per_tod = Counter(), Counter(), Counter()
+    totals = {"rows": 0, "occluded": 0}
+
+    def flush(writer: pq.ParquetWriter, rows: list[dict]) -> None:
+        writer.write_table(pa.Table.from_pylist(rows, schema=ARROW_SCHEMA), ROW_GROUP)
 
     def write(tmp: str) -> None:
-        pq.write_table(table, tmp, row_group_size=ROW_GROUP, compression="zstd")
+        with pq.ParquetWriter(tmp, ARROW_SCHEMA, compression="zstd") as writer:
+            rows: list[dict] = []
+            for rec in records:
+                rec.split = split
+                per_class[rec.cls] += 1
+                per_subtype[f"{rec.cls}/{rec.subtype}"] += 1
+                per_tod[rec.time_of_day] += 1
+                totals["rows"] += 1
+                totals["occluded"] += int(rec.occluded_pixels > 0)
+                rows.append(encode_record(rec))
+                if len(rows) == ROW_GROUP:
+                    flush(writer, rows)
+                    rows = []
+            if rows or totals["rows"] == 0:
+                flush(writer, rows)
 
     atomic_write(path, write)
     info = {
         "path": f"{name}.parquet",
-        "num_rows": len(records),
+        "num_rows": totals["rows"],
         "bytes": path.stat().st_size,
-        "per_class": dict(Counter(r.cls for r in records)),
-        **extra,
+        "per_class": dict(per_class),
+        "split": split,
+        "scenes": scenes,
+        "filters": filters.to_dict(),
+        "per_subtype": dict(per_subtype),
+        "per_time_of_day": dict(per_tod),
+        "occluded": totals["occluded"],
+        **(extra or {}),
     }
+    if before_sidecar is not None:
+        before_sidecar(info)
     atomic_write_json(root / f"{name}.json", info)
     return info
 

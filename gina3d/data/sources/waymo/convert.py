@@ -23,9 +23,8 @@ from gina3d.atomic import atomic_write_json
 from gina3d.data.build import SPLITS, assign_splits, make_manifest, plan_shards
 from gina3d.data.filters import FilterCounts
 from gina3d.data.schema import SCHEMA_VERSION
-from gina3d.data.shards import finished_shard
+from gina3d.data.shards import finished_shard, write_shard
 from gina3d.data.sources.waymo.layout import Layout
-from gina3d.data.sources.waymo.shard_stream import write_shard_stream
 from gina3d.errors import Gina3dError
 
 REPORTS = "waymo_reports"
@@ -78,9 +77,7 @@ def _task(args: tuple) -> dict:
             atomic_write_json(root / REPORTS / f"{segment}.json", report)
 
         extra = {"report": f"{REPORTS}/{segment}.json"}
-        return write_shard_stream(
-            root, name, records, split, [segment], filters, extra, write_report
-        )
+        return write_shard(root, name, records, split, [segment], filters, extra, write_report)
     except Exception as e:  # a bad file must not take the other segments down
         msg = str(e).splitlines()[0] if str(e) else ""
         trace = traceback.format_exc(limit=-3)
