@@ -153,7 +153,10 @@ def _stage2(args) -> int:
     cfg = apply_overrides(cfg, args.set)
     cfg.stage1_run, cfg.stage1_step = str(stage1_run), step1
     cfg.model.plane_tokens = stage1.cfg.plane_tokens  # the token grid is stage 1's
-    cfg.model.token_split = stage1.cfg.token_split  # and so are its cells
+    if not any(item.split("=", 1)[0].strip() == "model.token_split" for item in args.set):
+        # by default MaskGIT's cells are those of the stage-1 decoder; --set
+        # model.token_split=N picks others (any divisor of the token grid's side)
+        cfg.model.token_split = stage1.cfg.token_split
     cfg.model.codebook_size = stage1.cfg.codebook_size
     try:
         cfg.model.validate()

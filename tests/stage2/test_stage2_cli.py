@@ -67,6 +67,20 @@ def _data(run1):
     return load_yaml(Stage1Config, run1 / "config.yaml").data
 
 
+def test_cells_of_its_own(run1, tmp_path, capsys):
+    """--set model.token_split picks MaskGIT's cells independently of stage 1's (1 here)."""
+    out = tmp_path / "s2"
+    args = ["stage2", "--run", str(run1), "--preset", "tiny", "--out", str(out), "--threads", "1"]
+    assert train_main([*args, "--set", "model.token_split=3"]) == 2  # 4 tokens per side
+    assert "token_split" in capsys.readouterr().err
+    assert train_main([*args, "--set", "model.token_split=2", "--steps", "2"]) == 0
+    model, stage1, _ = load_stage2(out)
+    assert stage1.cfg.token_split == 1 and model.cfg.token_split == 2
+    tokens = sample_token_grids(model, 2, seed=0, steps=2)
+    assert tokens.shape == (2, stage1.cfg.num_tokens)
+    assert torch.isfinite(stage1.decode_indices(tokens)).all()
+
+
 def test_bad_input(run1, tmp_path, capsys):
     out = str(tmp_path / "s2")
     base = ["stage2", "--preset", "tiny", "--out", out]
