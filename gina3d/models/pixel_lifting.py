@@ -11,12 +11,13 @@ squarely any pixel ray hit the column (near 0: the column was not seen from this
 
 ``lifting_mode="splat"`` computes the same kind of weights the other way round, at a cost
 that grows with the number of pixels and samples instead of tokens times pixels (what fine
-token grids need: at 32 x 32 tokens per plane the Gaussian weights cost a second per batch
-of 8 on 2 CPU cores): each pixel ray is sampled ``2 * plane_tokens`` times inside the box,
-and every sample adds its segment length (box-normalised units) to the four cells around
-its projection on each plane, bilinearly. A token's features are the weighted mean over
-the pixels; the last channel is ``1 - exp(-w * h / 2)`` for the token's total weight ``w``
-(one ray crossing the cell across: about 0.63; a ray running along the column: about 1).
+token grids need: at 32 x 32 tokens per plane a training step at batch 8 on 2 CPU cores
+takes 1.0 s with the Gaussian weights, 0.54 to 0.65 s with these): each pixel ray is
+sampled ``2 * plane_tokens`` times inside the box, and every sample adds its segment length
+(box-normalised units) to the four cells around its projection on each plane, bilinearly.
+A token's features are the weighted mean over the pixels; the last channel is
+``1 - exp(-w * h / 2)`` for the token's total weight ``w`` (one ray crossing the cell
+across: about 0.63; a ray running along the column: about 1).
 
 Pixels are taken on a grid of at most 32 x 32 (the feature map is average-pooled to it).
 The weights depend only on the geometry and carry no gradient; the feature map learns.
