@@ -1,11 +1,14 @@
 """How fast can stage 1 fit a few patches? A diagnostic of learning speed, part by part.
 
     .venv/bin/python benchmarks/stage1_fit.py --data data/synth120 [--what model] \
-        [--patches 8] [--steps 300] [--lr 3e-4] [--threads 2] [--set model.plane_tokens=32]
+        [--patches 8] [--steps 300] [--lr 3e-4] [--threads 2] [--set model.plane_tokens=32] \
+        [--batch 8] [--lr-mult decoder.generator=30] [--decay 0.05]
 
 Takes ``--patches`` training patches (evenly spaced over the split) and fits them for
 ``--steps`` steps with the ``cpu`` preset's losses (adversarial term off), one batch of all
-the patches per step (``--patches`` > 8: random batches of 8 from them). What learns:
+the patches per step (more patches than ``--batch``: random batches of that size).
+``--lr-mult PREFIX=MULT`` scales the learning rate of the parameters whose name starts with
+PREFIX; ``--decay MIN`` decays the learning rate along a cosine to MIN times it. What learns:
 
 * ``model``: the whole tokenizer (encoder, quantiser, decoder, field), as in training;
 * ``triplane``: one free tri-plane [3,F,R,R] per patch plus the field: how fast the
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import time
 from dataclasses import replace
 
@@ -38,8 +42,23 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--steps", type=int, default=300)
     p.add_argument("--lr", type=float, default=None, help="default: the preset's")
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--batch", type=int, default=8, help="patches per step (with more patches)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    p.add_argument(
+        "--lr-mult",
+        action="append",
+        default=[],
+        metavar="PREFIX=MULT",
+        help="scale the lr of the model parameters whose name starts with PREFIX",
+    )
+    p.add_argument(
+        "--decay",
+        type=float,
+        default=None,
+        metavar="MIN",
+        help="cosine learning-rate decay over the steps down to MIN times the lr",
+    )
     args = p.parse_args(argv)
 
     from torch.utils.data import default_collate
@@ -65,6 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     stride = max(1, len(ds) // args.patches)
     items = [ds[i * stride] for i in range(args.patches)]
     n = len(items)
+    mults = [(k, float(v)) for k, v in (m.split("=", 1) for m in args.lr_mult)]
     if args.what == "model":
         params = list(model.parameters())
     elif args.what == "triplane":
@@ -74,16 +94,32 @@ def main(argv: list[str] | None = None) -> int:
     else:
         free = torch.nn.Parameter(F.normalize(torch.randn(n, mc.num_tokens, mc.code_dim), dim=-1))
         params = [free, *model.decoder.parameters(), *model.field.parameters()]
-    opt = torch.optim.AdamW(params, lr=lr, betas=(0.9, 0.99), weight_decay=0.0)
+    named = {id(p): name for name, p in model.named_parameters()}
+    groups: dict[float, list] = {}
+    for q in params:
+        name = named.get(id(q), "")
+        mult = next((m for k, m in mults if name.startswith(k)), 1.0)
+        groups.setdefault(mult, []).append(q)
+    opt = torch.optim.AdamW(
+        [{"params": v, "lr": lr * m} for m, v in groups.items()],
+        lr=lr,
+        betas=(0.9, 0.99),
+        weight_decay=0.0,
+    )
     g = torch.Generator().manual_seed(args.seed)
     curve, opacity, window, ops = [], [], [], []
     t0 = time.perf_counter()
     for step in range(args.steps):
-        if n <= 8:
+        if n <= args.batch:
             idx = torch.arange(n)
         else:
-            idx = torch.randint(0, n, (8,), generator=g)
+            idx = torch.randint(0, n, (args.batch,), generator=g)
         batch = default_collate([items[i] for i in idx])
+        if args.decay is not None:
+            f = args.decay + (1 - args.decay) * 0.5 * (1 + math.cos(math.pi * step / args.steps))
+            for group in opt.param_groups:
+                group.setdefault("base_lr", group["lr"])
+                group["lr"] = group["base_lr"] * f
         model.train()
         if args.what == "model":
             loss, logs = task.objective.generator_loss(batch, step, g)
@@ -95,6 +131,8 @@ def main(argv: list[str] | None = None) -> int:
             zero = tri.sum() * 0.0
             vq = VQOutput(tri, idx, zero, zero, zero)  # no quantiser: nothing to log
             loss, logs = task.objective.loss_terms(batch, tri, vq, step, g)
+        if not torch.isfinite(loss):  # backward through NaN sample points can crash torch
+            raise SystemExit(f"stage1_fit: non-finite loss at step {step}: lower the lr")
         opt.zero_grad(set_to_none=True)
         loss.backward()
         if cfg.train.grad_clip > 0:
@@ -112,9 +150,12 @@ def main(argv: list[str] | None = None) -> int:
             {
                 "what": args.what,
                 "patches": n,
+                "batch": min(n, args.batch),
                 "steps": args.steps,
                 "lr": lr,
                 "set": args.set,
+                "lr_mult": args.lr_mult,
+                "decay": args.decay,
                 "psnr_per_50_steps": curve,
                 "opacity_object_per_50_steps": opacity,
                 "seconds_per_step": round(seconds / args.steps, 3),
