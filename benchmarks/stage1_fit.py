@@ -7,8 +7,9 @@
 Takes ``--patches`` training patches (evenly spaced over the split) and fits them for
 ``--steps`` steps with the ``cpu`` preset's losses (adversarial term off), one batch of all
 the patches per step (more patches than ``--batch``: random batches of that size).
-``--lr-mult PREFIX=MULT`` scales the learning rate of the parameters whose name starts with
-PREFIX; ``--decay MIN`` decays the learning rate along a cosine to MIN times it. What learns:
+``--lr-mult PREFIX=MULT`` scales the learning rate of the parameters named PREFIX or under
+it (``decoder.generator``; the longest matching prefix wins); ``--decay MIN`` decays the
+learning rate along a cosine to MIN times it. What learns:
 
 * ``model``: the whole tokenizer (encoder, quantiser, decoder, field), as in training;
 * ``triplane``: one free tri-plane [3,F,R,R] per patch plus the field: how fast the
@@ -50,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
         action="append",
         default=[],
         metavar="PREFIX=MULT",
-        help="scale the lr of the model parameters whose name starts with PREFIX",
+        help="scale the lr of the model parameters named PREFIX or under it",
     )
     p.add_argument(
         "--decay",
@@ -84,7 +85,21 @@ def main(argv: list[str] | None = None) -> int:
     stride = max(1, len(ds) // args.patches)
     items = [ds[i * stride] for i in range(args.patches)]
     n = len(items)
-    mults = [(k, float(v)) for k, v in (m.split("=", 1) for m in args.lr_mult)]
+    mults: dict[str, float] = {}
+    for item in args.lr_mult:
+        key, _, value = item.partition("=")
+        try:
+            mults[key] = float(value)
+        except ValueError:
+            p.error(f"--lr-mult {item!r}: expected PREFIX=NUMBER")
+    names = [name for name, _ in model.named_parameters()]
+
+    def under(name: str, prefix: str) -> bool:
+        return name == prefix or name.startswith(prefix + ".")
+
+    for key in mults:
+        if not any(under(name, key) for name in names):
+            p.error(f"--lr-mult {key!r}: no model parameter is named so or under it")
     if args.what == "model":
         params = list(model.parameters())
     elif args.what == "triplane":
@@ -98,7 +113,8 @@ def main(argv: list[str] | None = None) -> int:
     groups: dict[float, list] = {}
     for q in params:
         name = named.get(id(q), "")
-        mult = next((m for k, m in mults if name.startswith(k)), 1.0)
+        hits = [k for k in mults if under(name, k)]
+        mult = mults[max(hits, key=len)] if hits else 1.0  # the longest prefix wins
         groups.setdefault(mult, []).append(q)
     opt = torch.optim.AdamW(
         [{"params": v, "lr": lr * m} for m, v in groups.items()],
