@@ -4,6 +4,9 @@ Per image, ``rays_per_image`` pixel rays are drawn with the caller's generator:
 ``object_ray_fraction`` of them from object pixels, the rest from background pixels (and,
 in the naive ablation, occluder pixels). If an image has no pixel of one kind, all its rays
 come from the other; if it has neither, rays are drawn uniformly and carry no weight.
+With ``edge_ray_boost`` > 0, pixels near the object mask's outline (object and background
+side) are drawn more often, so thin parts get rays in proportion to their outline rather
+than their area.
 
 Occlusion handling (``occlusion_aware``): occluder pixels are ignored by every loss (they
 are not observations of the object, which may continue behind the occluder). With it off
@@ -28,7 +31,7 @@ from torch import Tensor
 
 from gina3d.losses import adversarial as adv
 from gina3d.losses.lidar import lidar_depth_l1
-from gina3d.losses.mask import background_opacity, mask_bce
+from gina3d.losses.mask import background_opacity, mask_bce, mask_outline
 from gina3d.losses.reconstruction import masked_mean, perceptual, psnr, rgb_l1, rgb_l2
 from gina3d.models.discriminator import PatchDiscriminator, downsample, with_mask
 from gina3d.models.quantizer import VQOutput
@@ -73,6 +76,11 @@ class LossConfig:
     """Pixel rays rendered per image each step."""
     object_ray_fraction: float = 0.6
     """Share of the sampled rays drawn from object pixels."""
+    edge_ray_boost: float = 0.0
+    """Pixels within ``edge_ray_width`` of the object mask's outline are drawn this much more
+    often (weight 1 + boost; 0 = uniform): thin parts (limbs, poles) are all outline."""
+    edge_ray_width: int = 1
+    """Half-width in pixels of the outline band that ``edge_ray_boost`` favours."""
     adversarial_resolution: int = 32
     """Side of the full renders used by the adversarial and perceptual terms."""
     vq_bypass_steps: int = 0
@@ -100,6 +108,24 @@ def sample_pixels(
     return torch.cat(parts, dim=1).to(positive.device)  # [B,count]
 
 
+def sampling_weights(batch: dict[str, Tensor], cfg: LossConfig) -> tuple[Tensor, Tensor]:
+    """Per-pixel drawing weights [B,H*W] of the object rays and of the other (negative) rays.
+
+    Object pixels, and background pixels (plus occluder pixels in the naive mode), weigh 1;
+    with ``edge_ray_boost`` those within ``edge_ray_width`` of the object outline weigh
+    ``1 + edge_ray_boost``.
+    """
+    obj = batch["object_mask"].flatten(1)  # [B,H*W]
+    neg = batch["background_mask"].flatten(1)
+    if not cfg.occlusion_aware:
+        neg = neg + batch["occluder_mask"].flatten(1)
+    if cfg.edge_ray_boost > 0:
+        edge = mask_outline(batch["object_mask"], cfg.edge_ray_width).flatten(1)
+        favour = 1.0 + cfg.edge_ray_boost * edge
+        obj, neg = obj * favour, neg * favour
+    return obj, neg
+
+
 def _gather(image: Tensor, idx: Tensor) -> Tensor:
     """[B,H,W(,C)] -> values at flat pixel indices idx [B,N] -> [B,N(,C)]."""
     b = image.shape[0]
@@ -123,6 +149,8 @@ class Stage1Objective:
             raise ValueError(f"LossConfig.adversarial_kind must be one of {adv.KINDS}")
         if not 0.0 <= cfg.object_ray_fraction <= 1.0 or cfg.rays_per_image < 1:
             raise ValueError("LossConfig: object_ray_fraction in [0,1], rays_per_image >= 1")
+        if cfg.edge_ray_boost < 0 or cfg.edge_ray_width < 1:
+            raise ValueError("LossConfig: edge_ray_boost >= 0, edge_ray_width >= 1")
         self.model, self.disc, self.cfg, self.feature_net = model, disc, cfg, feature_net
         self._cache: tuple | None = None  # (step, rgb tensor id, fake, real) for the disc
 
@@ -161,8 +189,8 @@ class Stage1Objective:
         obj = batch["object_mask"].flatten(1)  # [B,H*W]
         occ = batch["occluder_mask"].flatten(1)
         bg = batch["background_mask"].flatten(1)
-        neg = bg if cfg.occlusion_aware else bg + occ
-        idx = sample_pixels(obj, neg, cfg.rays_per_image, cfg.object_ray_fraction, generator)
+        pos_w, neg_w = sampling_weights(batch, cfg)
+        idx = sample_pixels(pos_w, neg_w, cfg.rays_per_image, cfg.object_ray_fraction, generator)
         out = model.render_rays(
             triplane,
             _gather(batch["ray_origin"], idx),

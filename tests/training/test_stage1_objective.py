@@ -3,11 +3,17 @@
 import pytest
 import torch
 
+from gina3d.losses.mask import mask_outline
 from gina3d.models.config import tiny_model_config
 from gina3d.models.discriminator import PatchDiscriminator
 from gina3d.models.ray_sampling import intersect_unit_box
 from gina3d.models.stage1 import Stage1Model, image_rays, intrinsics_matrix
-from gina3d.training.stage1_objective import LossConfig, Stage1Objective, sample_pixels
+from gina3d.training.stage1_objective import (
+    LossConfig,
+    Stage1Objective,
+    sample_pixels,
+    sampling_weights,
+)
 
 S = 16
 BOX = (4.0, 2.0, 1.5)
@@ -73,6 +79,32 @@ def test_sample_pixels_fraction_and_fallbacks():
     assert bool((idx[0, :12] < 2).all()) and bool((idx[0, 12:] >= 5).all())
     assert bool((idx[1] == 3).all())
     assert bool((idx[2] >= 0).all() and (idx[2] < 10).all())  # neither: uniform
+
+
+def test_edge_ray_boost_draws_outline_pixels_more_often():
+    batch = make_batch(b=1)
+    edge = mask_outline(batch["object_mask"], 1).flatten(1).bool()
+    obj = batch["object_mask"].flatten(1).bool()
+    g = torch.Generator().manual_seed(0)
+
+    def outline_share(cfg):
+        pos, neg = sampling_weights(batch, cfg)
+        idx = sample_pixels(pos, neg, 4000, 1.0, g)  # object rays only
+        assert bool(obj.gather(1, idx).all())
+        return float(edge.gather(1, idx).float().mean())
+
+    expected = float((edge & obj).sum() / obj.sum())  # the outline's share of object pixels
+    plain = outline_share(LossConfig())
+    boosted = outline_share(LossConfig(edge_ray_boost=4.0))
+    assert abs(plain - expected) < 0.03
+    n_edge, n_core = float((edge & obj).sum()), float((~edge & obj).sum())
+    assert abs(boosted - 5 * n_edge / (5 * n_edge + n_core)) < 0.03  # weight 1 + boost
+    _, neg = sampling_weights(batch, LossConfig(edge_ray_boost=4.0))
+    bg = batch["background_mask"].flatten(1) > 0
+    assert bool((neg[bg & edge] == 5.0).all()) and bool((neg[bg & ~edge] == 1.0).all())
+    assert float(neg[batch["occluder_mask"].flatten(1) > 0].sum()) == 0  # still ignored
+    with pytest.raises(ValueError):
+        _objective(edge_ray_boost=-1.0)
 
 
 def test_occlusion_aware_loss_ignores_occluder_pixels_and_naive_does_not():
