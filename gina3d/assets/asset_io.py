@@ -135,7 +135,7 @@ def save_asset(
     ``size_m`` (3,) metres sets the box the normalised tri-plane is scaled to;
     ``conditions`` are what the sample was conditioned on (plain JSON); ``extra`` any
     further provenance (e.g. an edit's sources). ``mesh_opacity`` (default
-    ``surface.OPACITY``) or ``mesh_level`` (a density) place the mesh surface
+    ``surface.default_opacity(class_name)``) or ``mesh_level`` (a density) place the mesh surface
     (``gina3d/assets/surface.py``). Returns the folder's path.
     """
     from safetensors.torch import save as safetensors_bytes
@@ -143,7 +143,7 @@ def save_asset(
     from gina3d.assets.decoder_ref import decoder_reference
     from gina3d.assets.mesh import check_size, extract_mesh
     from gina3d.assets.mesh_export import MESH_FORMATS, check_format, export_mesh
-    from gina3d.assets.surface import OPACITY
+    from gina3d.assets.surface import default_opacity
     from gina3d.assets.turntable import ELEVATION_DEG, FOV_DEG, render_turntable, save_turntable
 
     start = time.perf_counter()
@@ -179,7 +179,7 @@ def save_asset(
     atomic_write_bytes(out / TRIPLANE_FILE, safetensors_bytes(tensors, metadata={"format": FORMAT}))
 
     rule = "opacity" if mesh_level is None else "density"
-    opacity = OPACITY if mesh_opacity is None else float(mesh_opacity)
+    opacity = default_opacity(class_name) if mesh_opacity is None else float(mesh_opacity)
     mesh = extract_mesh(
         stage1_model, triplane, size, mesh_resolution, opacity=opacity, level=mesh_level
     )

@@ -60,7 +60,8 @@ def add_asset_options(p) -> None:
         type=float,
         default=None,
         help="mesh surface: where light from outside the box has reached this opacity "
-        "(default: gina3d.assets.surface.OPACITY; docs/assets.md)",
+        "(default per class: vehicle 0.3, pedestrian and cyclist 0.1, no class 0.3; "
+        "docs/assets.md)",
     )
     p.add_argument("--views", type=int, default=8, help="turntable views (default 8)")
     p.add_argument("--image-size", type=int, default=128, help="turntable view side in px (128)")

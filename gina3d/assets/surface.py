@@ -5,7 +5,8 @@ models/field.py), and the renderer's opacity over a path is ``1 - exp(-integral 
 Two rules turn a density grid into an iso-field and a level:
 
 ``"opacity"`` (the default): a grid node is inside when light reaching it from outside the
-box has lost at least ``opacity`` (``OPACITY`` = 0.3 by default) of its intensity along
+box has lost at least ``opacity`` (by default ``default_opacity(class)``, below) of its
+intensity along
 *each* of the six axis directions (+-x, +-y, +-z). The iso-field is ``tau`` = the smallest
 of the six optical depths ``integral sigma ds`` from the box face to the node, and the level
 is ``-ln(1 - opacity)``. So the surface is where a view along an axis reaches that opacity,
@@ -14,6 +15,16 @@ dense shell and a softer interior that renders just as opaque give the same mesh
 through discretisation on the grid resolution. A haze that nowhere reaches that opacity gives
 no surface. Concavities open to one of the axes are carved; cavities hidden from all six
 axis directions stay filled.
+
+Which opacity: a field trained on single views is soft (what a patch shows says little about
+the object's depth along the line of sight, so density spreads along it), and a lower
+opacity gives a larger, fuller mesh. ``benchmarks/mesh_calibration.py`` measures both sides
+of the trade on reconstructions with ground-truth meshes: the Chamfer distance (best near
+0.3 for both classes) and how far the mesh falls short of its box. Vehicles reach their box
+at 0.3 (within 7 % on every axis); pedestrians, whose limbs are a faint haze, fall 15 %
+short there, so their default is 0.1 (within 6 % on every axis, at a 57 % larger Chamfer
+distance): an asset should fill the box it was asked for. ``OPACITY_BY_CLASS`` holds the
+choice and ``default_opacity`` applies it; ``--mesh-opacity`` overrides it.
 
 ``"density"``: the iso-surface ``sigma = level``. ``density_level(opacity, step)`` gives the
 density at which a slab ``step`` normalised units thick has that opacity,
@@ -33,11 +44,32 @@ from gina3d.errors import Gina3dError
 
 RULES = ("opacity", "density")
 OPACITY = 0.3
-"""Default opacity of the "opacity" rule, calibrated on reconstructions: meshes of 40
-vehicles and 40 pedestrians of the synthetic test split, reconstructed by the 30-minute
-``cpu`` stage-1 run, against their ground-truth meshes. Mean Chamfer distance (m^2) at
-opacity 0.1 / 0.2 / 0.3 / 0.4 / 0.5: vehicles 0.107 / 0.096 / 0.094 / 0.098 / 0.108,
-pedestrians 0.024 / 0.018 / 0.0154 / 0.0153 / 0.019 (docs/assets.md)."""
+"""Default opacity of the "opacity" rule when the class is unknown (``default_opacity``);
+near the Chamfer optimum, calibrated on reconstructions: meshes of 40 vehicles and 40
+pedestrians of the synthetic test split, reconstructed by the 30-minute ``cpu`` stage-1 run,
+against their ground-truth meshes. Mean Chamfer distance (m^2) at opacity 0.1 / 0.2 / 0.3 /
+0.4 / 0.5: vehicles 0.103 / 0.086 / 0.079 / 0.080 / 0.089, pedestrians 0.023 / 0.018 /
+0.0149 / 0.0147 / 0.017 (docs/assets.md)."""
+
+
+OPACITY_BY_CLASS = {"vehicle": 0.3, "pedestrian": 0.1, "cyclist": 0.1}
+"""Default surface opacity per class: the largest opacity on the calibration grid (0.05,
+0.1, 0.15, 0.2, 0.3) whose reconstructed meshes fall short of their box by at most 7 % on
+average on every axis (``benchmarks/mesh_calibration.py --max-extent-error 0.07``; the
+30-minute ``cpu`` run, 40 test objects per class): vehicle 0.3 (mean shortfall
+1.3/6.7/3.1 % in length/width/height, Chamfer 0.079 m^2), pedestrian 0.1 (4.9/5.9/2.6 %,
+Chamfer 0.023 m^2; at 0.3 it is 15.5/14.5/7.9 %). Cyclists take the pedestrian value by
+analogy (thin parts); the synthetic world has none to calibrate on."""
+
+
+def default_opacity(class_name: str | None) -> float:
+    """The "opacity" rule's default for an asset of ``class_name`` (``OPACITY`` for None)."""
+    if class_name is None:
+        return OPACITY
+    if class_name not in OPACITY_BY_CLASS:
+        known = ", ".join(OPACITY_BY_CLASS)
+        raise Gina3dError(f"unknown class '{class_name}' for the mesh opacity (classes: {known})")
+    return OPACITY_BY_CLASS[class_name]
 
 
 def density_level(opacity: float = OPACITY, step: float = 2.0 / 128) -> float:

@@ -27,13 +27,14 @@ Protocol (docs/evaluation.md has the long form):
    2) of every generated class, a seeded subset of ``max_real`` at most, resized to
    ``resolution`` when the dataset's patches differ.
 4. **Shapes.** Each asset's mesh (``assets.mesh.extract_mesh``, ``mesh_resolution``,
-   opacity rule) against reference shapes of the held-out split: on synthetic data (a
-   ``DATASET/meshes`` folder) the ground-truth meshes of its objects; otherwise (Waymo) the
-   LiDAR points of each object, aggregated over all its held-out patches (records keep them
-   in the box frame, the refined one where the converter had it), objects with fewer than
-   ``min_lidar_points`` left out. References per class: as many as generated assets of the
-   class, at most the objects available (seeded subset). Meshes without faces cannot be
-   surface-sampled: they are left out of the shape metrics and counted.
+   opacity rule at the class's ``surface.default_opacity``) against reference shapes of the
+   held-out split: on synthetic data (a ``DATASET/meshes`` folder) the ground-truth meshes
+   of its objects; otherwise (Waymo) the LiDAR points of each object, aggregated over all
+   its held-out patches (records keep them in the box frame, the refined one where the
+   converter had it), objects with fewer than ``min_lidar_points`` left out. References
+   per class: as many as generated assets of the class, at most the objects available
+   (seeded subset). Meshes without faces cannot be surface-sampled: they are left out of
+   the shape metrics and counted.
 5. **Geometry consistency**: every asset with a mesh, ``generation.default_consistency_cameras`` at
    ``resolution``, with the stage-1 renderer as render function.
 """
@@ -360,6 +361,7 @@ def evaluate_gen_run(
 
     from gina3d.assets.mesh import extract_mesh
     from gina3d.assets.run_models import require_stage2, stage2_conditions
+    from gina3d.assets.surface import default_opacity
     from gina3d.data.dataset import TIMES_OF_DAY
     from gina3d.evaluation.fid import unpremultiply
     from gina3d.evaluation.generation import (
@@ -424,7 +426,10 @@ def evaluate_gen_run(
         masks.append((opacity[0] >= OPACITY_THRESHOLD).float())
         timing["render"] = timing.get("render", 0.0) + time.perf_counter() - t
         t = time.perf_counter()
-        meshes.append(extract_mesh(stage1, tri[0], size, resolution=s.mesh_resolution))
+        opacity = default_opacity(c)
+        meshes.append(
+            extract_mesh(stage1, tri[0], size, resolution=s.mesh_resolution, opacity=opacity)
+        )
         timing["mesh"] = timing.get("mesh", 0.0) + time.perf_counter() - t
         render_fns.append(triplane_render_fn(stage1, tri, box))
         sizes.append(size)
@@ -514,7 +519,8 @@ def evaluate_gen_run(
     }
     p["shapes"]["reference"] = ref_info
     p["shapes"]["generated"] = {
-        "mesh": "assets.mesh.extract_mesh, opacity rule, floaters removed",
+        "mesh": "assets.mesh.extract_mesh, opacity rule at the class default "
+        "(surface.OPACITY_BY_CLASS), floaters removed",
         "mesh_resolution": s.mesh_resolution,
         "num_assets": len(meshes),
         "num_empty_meshes": len(meshes) - len(keep),

@@ -69,6 +69,25 @@ def test_save_and_load_round_trip(tmp_path, stage1_run, model, tokens):
         torch.testing.assert_close(decoder.decode_indices(asset.tokens[None])[0], expect)
 
 
+def test_the_mesh_surface_defaults_to_the_class_opacity(tmp_path, stage1_run, model, tokens):
+    """Pedestrians are meshed at their own (lower) opacity: a fuller mesh of the same field;
+    an explicit --mesh-opacity overrides the class default."""
+
+    def mesh_of(name, cls, **kw):
+        out = save_asset(tmp_path / name, model, stage1_run, tokens[0], cls, SIZE, 0, **FAST, **kw)
+        return json.loads((out / "asset.json").read_text())["mesh"]
+
+    vehicle, pedestrian = mesh_of("v", "vehicle"), mesh_of("p", "pedestrian")
+    assert vehicle["opacity"] == 0.3 and pedestrian["opacity"] == 0.1
+    assert mesh_of("n", None)["opacity"] == 0.3
+    v_lo, v_hi = np.array(vehicle["bounds_m"])
+    p_lo, p_hi = np.array(pedestrian["bounds_m"])
+    assert np.all(p_lo <= v_lo + 1e-6) and np.all(p_hi >= v_hi - 1e-6)
+    assert np.any(p_hi - p_lo > v_hi - v_lo + 1e-3)  # strictly larger somewhere
+    forced = mesh_of("f", "pedestrian", mesh_opacity=0.3)
+    assert forced["opacity"] == 0.3 and forced["bounds_m"] == vehicle["bounds_m"]
+
+
 def test_pinned_stage1_dirs_and_format_switch(tmp_path, stage2_run, model, tokens):
     out = save_asset(
         tmp_path / "a",

@@ -9,7 +9,14 @@ import trimesh
 
 from gina3d.assets.mesh import density_grid, extract_mesh, field_density_fn
 from gina3d.assets.mesh_export import export_mesh, load_mesh, vertex_colours
-from gina3d.assets.surface import OPACITY, density_level, optical_depth, surface_field
+from gina3d.assets.surface import (
+    OPACITY,
+    OPACITY_BY_CLASS,
+    default_opacity,
+    density_level,
+    optical_depth,
+    surface_field,
+)
 from gina3d.errors import Gina3dError
 
 
@@ -29,6 +36,18 @@ def test_levels_and_optical_depth():
         density_level(1.0)
     with pytest.raises(Gina3dError, match="unknown mesh rule"):
         surface_field(fog, "iso")
+
+
+def test_default_opacity_per_class():
+    from gina3d.data.dataset import CLASSES
+
+    assert set(OPACITY_BY_CLASS) == set(CLASSES)
+    assert all(0.0 < o < 1.0 for o in OPACITY_BY_CLASS.values())
+    assert default_opacity(None) == OPACITY
+    assert default_opacity("vehicle") == 0.3 and default_opacity("pedestrian") == 0.1
+    assert default_opacity("cyclist") == default_opacity("pedestrian")
+    with pytest.raises(Gina3dError, match="unknown class 'tram'"):
+        default_opacity("tram")
 
 
 def test_sphere_bounds_volume_and_outward_normals(fields):
