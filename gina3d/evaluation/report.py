@@ -33,7 +33,15 @@ EMBED_LIMIT = 2 * 2**20  # bytes per embedded file
 SAMPLE_STEPS = 4  # sample grids shown per name (the latest and evenly spaced earlier ones)
 MAX_ASSETS = 24
 MAX_PLOTS = 16
-LOSS_TERMS = {"rgb_l1", "rgb_l2", "mask", "background_opacity", "lidar_depth", "codebook"}
+LOSS_TERMS = {
+    "rgb_l1",
+    "rgb_l2",
+    "mask",
+    "background_opacity",
+    "lidar_depth",
+    "distortion",
+    "codebook",
+}
 LOSS_TERMS |= {"perceptual", "adversarial"}
 CURVE_GROUPS = [  # (title, y label, log scale, predicate on the metric name)
     ("total loss", "loss", False, lambda k: k == "loss"),

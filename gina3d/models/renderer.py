@@ -103,13 +103,16 @@ def render_rays(
     samples_importance: int,
     generator: torch.Generator | None = None,
     perturb: bool = True,
+    with_weights: bool = False,
 ) -> dict[str, Tensor]:
     """Render rays [B,N,3] (object frame, unit directions) of boxes [B,3] through ``field``.
 
     Stratified samples are evaluated first; their (detached) weights place
     ``samples_importance`` more samples, evaluated with the same field; all are merged,
     sorted and composited. Returns rgb [B,N,3], opacity [B,N], depth [B,N] (+ semantic
-    [B,N,S] weighted logits when the field has them).
+    [B,N,S] weighted logits when the field has them). ``with_weights`` adds the compositing
+    weights [B,N,S] and their interval bounds [B,N,S+1] in box-normalised units along the
+    ray (what ``losses.distortion`` takes).
     """
     half = box_size.float()[:, None, :] / 2.0  # [B,1,3]
     o = origins.float() / half  # [B,N,3]
@@ -133,6 +136,9 @@ def render_rays(
     sigma = sigma * hit[..., None]  # rays that miss the box stay empty
     res = composite(sigma, colour, t, near, far, scale)
     result = {"rgb": res["rgb"][..., :3], "opacity": res["opacity"], "depth": res["depth"]}
+    if with_weights:
+        result["weights"] = res["weights"]
+        result["bounds"] = interval_bounds(t, near, far) * scale[..., None]
     if colour.shape[-1] > 3:
         result["semantic"] = res["rgb"][..., 3:]
     return result

@@ -94,12 +94,14 @@ class Stage1Model(nn.Module):
         box_size: Tensor,
         generator: torch.Generator | None = None,
         perturb: bool = True,
+        with_weights: bool = False,
     ) -> dict[str, Tensor]:
         """Rays [B,N,3] (object frame, metres, unit directions), boxes [B,3] -> dict.
 
         rgb [B,N,3] (premultiplied: no background added), opacity [B,N], depth [B,N]
         (expected metric distance along the ray, 0 where the opacity is 0), and semantic
-        [B,N,S] when ``semantic_classes`` > 0.
+        [B,N,S] when ``semantic_classes`` > 0; ``with_weights``: also the compositing
+        weights and interval bounds (``renderer.render_rays``).
         """
         return render_rays(
             self.field,
@@ -111,6 +113,7 @@ class Stage1Model(nn.Module):
             self.cfg.samples_importance,
             generator=generator,
             perturb=perturb,
+            with_weights=with_weights,
         )
 
     def render_image(

@@ -30,6 +30,7 @@ import torch
 from torch import Tensor
 
 from gina3d.losses import adversarial as adv
+from gina3d.losses.distortion import distortion_loss
 from gina3d.losses.lidar import lidar_depth_l1
 from gina3d.losses.mask import background_opacity, mask_bce, mask_outline
 from gina3d.losses.reconstruction import masked_mean, perceptual, psnr, rgb_l1, rgb_l2
@@ -56,6 +57,10 @@ class LossConfig:
     """Mean rendered opacity on background rays."""
     lidar_depth: float = 0.1
     """L1 between expected ray distance and LiDAR distance, divided by the box diagonal."""
+    distortion: float = 0.0
+    """Distortion loss (Mip-NeRF 360) on object and background rays: the expected distance
+    between two points of a ray's weight distribution, in box-normalised units; pushes
+    density spread along the line of sight into a surface (losses/distortion.py)."""
     codebook: float = 1.0
     """Weight of the VQ loss (codebook + commitment terms)."""
     adversarial: float = 0.05
@@ -198,7 +203,8 @@ class Stage1Objective:
             box,
             generator=generator,
             perturb=True,
-        )  # rgb [B,N,3], opacity [B,N], depth [B,N]
+            with_weights=cfg.distortion > 0,
+        )  # rgb [B,N,3], opacity [B,N], depth [B,N] (+ weights, bounds)
         target = _gather(rgb.permute(0, 2, 3, 1), idx)  # [B,N,3]
         w_obj, w_bg, w_occ = _gather(obj, idx), _gather(bg, idx), _gather(occ, idx)  # [B,N]
         w_neg = w_bg if cfg.occlusion_aware else w_bg + w_occ
@@ -213,6 +219,9 @@ class Stage1Objective:
         if cfg.use_lidar and cfg.lidar_depth:
             lidar = _gather(batch["lidar_depth"], idx)
             terms["lidar_depth"] = lidar_depth_l1(out["depth"], lidar, box, w_obj)
+        terms["distortion"] = zero
+        if cfg.distortion:
+            terms["distortion"] = distortion_loss(out["weights"], out["bounds"], w_obj + w_neg)
         terms["codebook"] = vq.loss
         terms["perceptual"] = zero
         terms["adversarial"] = zero

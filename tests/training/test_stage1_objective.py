@@ -173,6 +173,20 @@ def test_generator_loss_is_deterministic_given_the_generator():
         assert key in la
 
 
+def test_distortion_term_is_logged_and_has_gradients():
+    batch = make_batch()
+    g = torch.Generator().manual_seed(0)
+    _, off = _objective().generator_loss(batch, 0, g)
+    assert off["distortion"] == 0.0
+    obj = _objective(distortion=0.5)
+    loss, on = obj.generator_loss(batch, 0, torch.Generator().manual_seed(0))
+    assert on["distortion"] > 0.0
+    base, _ = _objective().generator_loss(batch, 0, torch.Generator().manual_seed(0))
+    assert float(loss.detach()) == pytest.approx(float(base.detach()) + 0.5 * on["distortion"], rel=1e-5)
+    loss.backward()
+    assert obj.model.field.mlp[-1].weight.grad.abs().sum() > 0
+
+
 @pytest.mark.parametrize("steps", [30])
 def test_tiny_model_overfits_one_batch(steps):
     batch = make_batch()
