@@ -182,7 +182,8 @@ def test_distortion_term_is_logged_and_has_gradients():
     loss, on = obj.generator_loss(batch, 0, torch.Generator().manual_seed(0))
     assert on["distortion"] > 0.0
     base, _ = _objective().generator_loss(batch, 0, torch.Generator().manual_seed(0))
-    assert float(loss.detach()) == pytest.approx(float(base.detach()) + 0.5 * on["distortion"], rel=1e-5)
+    expected = float(base.detach()) + 0.5 * on["distortion"]
+    assert float(loss.detach()) == pytest.approx(expected, rel=1e-5)
     loss.backward()
     assert obj.model.field.mlp[-1].weight.grad.abs().sum() > 0
 
