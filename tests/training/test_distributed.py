@@ -1,8 +1,5 @@
 """Two CPU processes with gloo: gradients are averaged and buffers broadcast."""
 
-import os
-import socket
-
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
@@ -15,15 +12,9 @@ from gina3d.training.distributed import (
 )
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _worker(rank: int, port: int, out: dict) -> None:
-    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
-    dist.init_process_group("gloo", rank=rank, world_size=2)
+def _worker(rank: int, store: str, out: dict) -> None:
+    # a file store, not a TCP port: no race for a free port with other processes
+    dist.init_process_group("gloo", init_method=f"file://{store}", rank=rank, world_size=2)
     info = DistInfo(rank=rank, world_size=2)
     net = torch.nn.Linear(2, 1)
     net.register_buffer("counter", torch.tensor([float(rank + 5)]))
@@ -36,10 +27,10 @@ def _worker(rank: int, port: int, out: dict) -> None:
     dist.destroy_process_group()
 
 
-def test_gradients_are_averaged_across_two_processes():
+def test_gradients_are_averaged_across_two_processes(tmp_path):
     manager = mp.Manager()
     out = manager.dict()
-    mp.spawn(_worker, args=(_free_port(), out), nprocs=2, join=True)
+    mp.spawn(_worker, args=(str(tmp_path / "store"), out), nprocs=2, join=True)
     g0, c0, w0, l0 = out[0]
     g1, c1, w1, l1 = out[1]
     assert torch.equal(g0, g1)  # same averaged gradient on both ranks
