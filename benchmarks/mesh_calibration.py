@@ -10,9 +10,10 @@ is evaluated once, and a mesh is extracted at every opacity of the "opacity" rul
 (``gina3d/assets/surface.py``). Per class and opacity it reports the mean mesh extent over
 the box size per axis (length, width, height), the mean absolute extent error, and the mean
 Chamfer distance to the ground-truth mesh (metres squared, 2048 surface points each,
-``gina3d.evaluation.chamfer``). Prints one JSON object. This is how the default
-``surface.OPACITY`` was chosen. ``--min-component`` is the floater rule's share of the
-largest component's area below which a component is dropped (``mesh.MIN_COMPONENT``).
+``gina3d.evaluation.chamfer``). Prints one JSON object. This is how the defaults
+``surface.OPACITY`` and ``surface.OPACITY_BY_CLASS`` were chosen. ``--min-component`` is
+the floater rule's share of the largest component's area below which a component is
+dropped (``mesh.MIN_COMPONENT``).
 
 ``suggested_opacity`` per class is the largest tested opacity whose mean absolute extent
 error is at most ``--max-extent-error`` on every axis (null if none is): the rule behind

@@ -6,15 +6,14 @@ Two rules turn a density grid into an iso-field and a level:
 
 ``"opacity"`` (the default): a grid node is inside when light reaching it from outside the
 box has lost at least ``opacity`` (by default ``default_opacity(class)``, below) of its
-intensity along
-*each* of the six axis directions (+-x, +-y, +-z). The iso-field is ``tau`` = the smallest
-of the six optical depths ``integral sigma ds`` from the box face to the node, and the level
-is ``-ln(1 - opacity)``. So the surface is where a view along an axis reaches that opacity,
-as the renders show it; it does not depend on the density's absolute scale (a sharp
-dense shell and a softer interior that renders just as opaque give the same mesh) and only
-through discretisation on the grid resolution. A haze that nowhere reaches that opacity gives
-no surface. Concavities open to one of the axes are carved; cavities hidden from all six
-axis directions stay filled.
+intensity along *each* of the six axis directions (+-x, +-y, +-z). The iso-field is ``tau``
+= the smallest of the six optical depths ``integral sigma ds`` from the box face to the
+node, and the level is ``-ln(1 - opacity)``. So the surface is where a view along an axis
+reaches that opacity, as the renders show it; it does not depend on the density's absolute
+scale (a sharp dense shell and a softer interior that renders just as opaque give the same
+mesh) and only through discretisation on the grid resolution. A haze that nowhere reaches
+that opacity gives no surface. Concavities open to one of the axes are carved; cavities
+hidden from all six axis directions stay filled.
 
 Which opacity: a field trained on single views is soft (what a patch shows says little about
 the object's depth along the line of sight, so density spreads along it), and a lower
@@ -54,9 +53,9 @@ against their ground-truth meshes. Mean Chamfer distance (m^2) at opacity 0.1 / 
 
 OPACITY_BY_CLASS = {"vehicle": 0.3, "pedestrian": 0.1, "cyclist": 0.1}
 """Default surface opacity per class: the largest opacity on the calibration grid (0.05,
-0.1, 0.15, 0.2, 0.3) whose reconstructed meshes fall short of their box by at most 7 % on
-average on every axis (``benchmarks/mesh_calibration.py --max-extent-error 0.07``; the
-30-minute ``cpu`` run, 40 test objects per class): vehicle 0.3 (mean shortfall
+0.1, 0.15, 0.2, 0.3, 0.4, 0.5) whose reconstructed meshes fall short of their box by at most
+7 % on average on every axis (``benchmarks/mesh_calibration.py --max-extent-error 0.07``;
+the 30-minute ``cpu`` run, 40 test objects per class): vehicle 0.3 (mean shortfall
 1.3/6.7/3.1 % in length/width/height, Chamfer 0.079 m^2), pedestrian 0.1 (4.9/5.9/2.6 %,
 Chamfer 0.023 m^2; at 0.3 it is 15.5/14.5/7.9 %). Cyclists take the pedestrian value by
 analogy (thin parts); the synthetic world has none to calibrate on."""
