@@ -61,12 +61,12 @@ def box_interval(o: Tensor, d: Tensor) -> tuple[Tensor, Tensor]:
     return torch.where(hit, near, closest), torch.where(hit, far, closest)
 
 
-def column_ray_distance2(o: Tensor, d: Tensor, plane_tokens: int) -> Tensor:
+def column_ray_distance2_reference(o: Tensor, d: Tensor, plane_tokens: int) -> Tensor:
     """Squared plane distance between every token column and every ray: [B,T,N].
 
-    o, d [B,N,3] in box-normalised coordinates (d need not be unit). Computed plane by
-    plane with per-ray values [B,1,N] against cell centres [h*h,1], so the only [B,h*h,N]
-    tensors are the few the distance itself needs.
+    o, d [B,N,3] in box-normalised coordinates (d need not be unit). The plain definition,
+    plane by plane with per-ray values [B,1,N] against cell centres [h*h,1]:
+    ``column_ray_distance2`` is the fast path and is tested against this.
     """
     h = plane_tokens
     centres = -1.0 + (2.0 * torch.arange(h, dtype=o.dtype, device=o.device) + 1.0) / h
@@ -84,6 +84,49 @@ def column_ray_distance2(o: Tensor, d: Tensor, plane_tokens: int) -> Tensor:
         t = torch.minimum(torch.maximum(t, near), far)  # on the part inside the box
         parts.append((wa + t * da).square_() + (wb + t * db).square_())
     return torch.cat(parts, dim=1)  # [B,T,N]
+
+
+def column_ray_distance2(
+    o: Tensor, d: Tensor, plane_tokens: int, out: Tensor | None = None
+) -> Tensor:
+    """``column_ray_distance2_reference`` in a few passes over the [B,T,N] result (written
+    into ``out`` when given).
+
+    With w = o - c (c a column's centre) in a plane's two coordinates and L = |d|^2 there,
+    the point nearest the column's axis is at t* = -(w . d) / L, and the squared distance at
+    any t is |w|^2 + L t (t - 2 t*). Both t* and |w|^2 are linear in (c, |c|^2), so each is
+    one small matrix product of per-token [T,3|4] and per-ray [B,3|4,N] factors; clamping t*
+    to the box interval and the last line take five elementwise passes. Each ray is first
+    moved to the middle of its box interval, which keeps every term of order one (no
+    cancellation between large |w|^2 and L t^2 for far cameras).
+    """
+    h = plane_tokens
+    centres = -1.0 + (2.0 * torch.arange(h, dtype=o.dtype, device=o.device) + 1.0) / h
+    rows, cols = torch.meshgrid(centres, centres, indexing="ij")  # [h,h]
+    ca, cb = cols.reshape(-1), rows.reshape(-1)  # [h*h] (width, height)
+    one = torch.ones_like(ca)
+    lin = torch.stack([ca, cb, one], dim=-1)  # [h*h,3]
+    quad = torch.stack([ca * ca + cb * cb, ca, cb, one], dim=-1)  # [h*h,4]
+    near, far = box_interval(o, d)  # [B,N]
+    mid = 0.5 * (near + far)
+    o = o + mid[..., None] * d  # same rays, t measured from the interval's middle
+    near, far = (near - mid)[:, None], (far - mid)[:, None]  # [B,1,N]
+    b, n = o.shape[:2]
+    if out is None:
+        out = torch.empty(b, 3 * h * h, n, dtype=o.dtype, device=o.device)  # [B,T,N]
+    for p, (i, j) in enumerate(PLANE_AXES):
+        oa, ob, da, db = o[..., i], o[..., j], d[..., i], d[..., j]  # [B,N]
+        length2 = (da * da + db * db).clamp_min(1e-9)  # L
+        inv = 1.0 / length2
+        per_ray = torch.stack([da * inv, db * inv, -(oa * da + ob * db) * inv], dim=1)
+        t_star = torch.matmul(lin, per_ray)  # [B,h*h,N]
+        t = torch.clamp(t_star, near, far)  # on the part inside the box
+        one_ray = torch.ones_like(oa)
+        w2 = torch.stack([one_ray, -2.0 * oa, -2.0 * ob, oa * oa + ob * ob], dim=1)  # [B,4,N]
+        block = out[:, p * h * h : (p + 1) * h * h]
+        torch.add(t, t_star, alpha=-2.0, out=block)
+        block.mul_(t).mul_(length2[:, None]).add_(torch.matmul(quad, w2)).clamp_min_(0.0)
+    return out
 
 
 class GeometricBias(nn.Module):

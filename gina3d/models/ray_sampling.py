@@ -63,27 +63,40 @@ def interval_bounds(t: Tensor, near: Tensor, far: Tensor) -> Tensor:
     return torch.cat([near[..., None], mids, far[..., None]], dim=-1)
 
 
+def importance_quantiles(
+    shape: tuple[int, ...],
+    count: int,
+    generator: torch.Generator | None = None,
+    perturb: bool = True,
+    device: torch.device | None = None,
+) -> Tensor:
+    """Quantiles u [*shape,count] in [0,1) for ``importance_samples``: uniform draws from
+    ``generator`` when perturbed, else evenly spaced."""
+    if perturb and generator is not None:
+        return torch.rand((*shape, count), generator=generator, device=generator.device).to(device)
+    u = torch.linspace(0.5 / count, 1.0 - 0.5 / count, count, device=device)
+    return u.expand(*shape, count).contiguous()
+
+
 def importance_samples(
     bounds: Tensor,
     weights: Tensor,
     count: int,
     generator: torch.Generator | None = None,
     perturb: bool = True,
+    u: Tensor | None = None,
 ) -> Tensor:
     """t [...,count] drawn by inverse CDF from the piecewise-constant pdf ~ weights.
 
     bounds [...,S+1], weights [...,S] (detached; a small floor keeps all intervals
-    reachable). Without ``perturb`` the quantiles are evenly spaced.
+    reachable). Without ``perturb`` the quantiles are evenly spaced. ``u`` [...,count]:
+    quantiles drawn beforehand (``importance_quantiles``) instead of from ``generator``.
     """
     w = weights.detach() + 1e-5  # [...,S]
     pdf = w / w.sum(dim=-1, keepdim=True)
     cdf = torch.cat([torch.zeros_like(pdf[..., :1]), torch.cumsum(pdf, dim=-1)], dim=-1)
-    shape = (*weights.shape[:-1], count)
-    if perturb and generator is not None:
-        u = torch.rand(shape, generator=generator, device=generator.device).to(w.device)
-    else:
-        u = torch.linspace(0.5 / count, 1.0 - 0.5 / count, count, device=w.device)
-        u = u.expand(shape).contiguous()  # [...,count]
+    if u is None:
+        u = importance_quantiles(weights.shape[:-1], count, generator, perturb, w.device)
     idx = torch.searchsorted(cdf.contiguous(), u, right=True).clamp(1, w.shape[-1])  # [...,count]
     cdf_lo = cdf.gather(-1, idx - 1)
     cdf_hi = cdf.gather(-1, idx)

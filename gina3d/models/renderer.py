@@ -23,6 +23,7 @@ from torch import Tensor
 
 from gina3d.models.field import TriplaneField
 from gina3d.models.ray_sampling import (
+    importance_quantiles,
     importance_samples,
     intersect_unit_box,
     interval_bounds,
@@ -104,6 +105,7 @@ def render_rays(
     generator: torch.Generator | None = None,
     perturb: bool = True,
     with_weights: bool = False,
+    compact: bool = True,
 ) -> dict[str, Tensor]:
     """Render rays [B,N,3] (object frame, unit directions) of boxes [B,3] through ``field``.
 
@@ -113,20 +115,74 @@ def render_rays(
     [B,N,S] weighted logits when the field has them). ``with_weights`` adds the compositing
     weights [B,N,S] and their interval bounds [B,N,S+1] in box-normalised units along the
     ray (what ``losses.distortion`` takes).
+
+    ``compact`` (the fast path): rays that miss the box are empty whatever the field says,
+    so only the rays that hit it are evaluated (per image, the hits first, as many as the
+    image with the most hits) and the results are scattered back, with zeros for the rest.
+    Random draws are made for all rays as without it, so both paths give the same result
+    (``compact=False`` is the plain reference the tests compare against).
     """
     half = box_size.float()[:, None, :] / 2.0  # [B,1,3]
     o = origins.float() / half  # [B,N,3]
     d = directions.float() / half  # [B,N,3]
+    b, n = o.shape[:2]
     scale = d.norm(dim=-1)  # [B,N] normalised units per metre
     near, far, hit = intersect_unit_box(o, d)  # [B,N]
     t = stratified_samples(near, far, samples_stratified, generator, perturb)  # [B,N,S]
+    u = None
+    if samples_importance > 0:  # drawn for every ray, in the same order as ever
+        u = importance_quantiles((b, n), samples_importance, generator, perturb, o.device)
+    keep = None
+    if compact and n > 1:
+        k = int(hit.sum(dim=1).max())
+        if k < n:
+            # per image the rays that hit first (stable: in their order), K = the most hits
+            keep = torch.argsort((~hit).to(torch.uint8), dim=1, stable=True)[:, : max(k, 1)]
+            o, d, scale, near, far, hit, t = (
+                _take(x, keep) for x in (o, d, scale, near, far, hit, t)
+            )
+            u = None if u is None else _take(u, keep)
+    result = _render(field, triplane, o, d, scale, near, far, hit, t, u, with_weights)
+    if keep is None:
+        return result
+    return {key: _put(value, keep, n) for key, value in result.items()}
+
+
+def _take(x: Tensor, keep: Tensor) -> Tensor:
+    """Rays ``keep`` [B,K] of x [B,N,...] -> [B,K,...]."""
+    index = keep.view(*keep.shape, *([1] * (x.dim() - 2))).expand(-1, -1, *x.shape[2:])
+    return x.gather(1, index)
+
+
+def _put(x: Tensor, keep: Tensor, n: int) -> Tensor:
+    """x [B,K,...] of rays ``keep`` [B,K] -> [B,N,...] with zeros for the other rays."""
+    index = keep.view(*keep.shape, *([1] * (x.dim() - 2))).expand(-1, -1, *x.shape[2:])
+    full = torch.zeros(x.shape[0], n, *x.shape[2:], dtype=x.dtype, device=x.device)
+    return full.scatter(1, index, x)
+
+
+def _render(
+    field: TriplaneField,
+    triplane: Tensor,
+    o: Tensor,
+    d: Tensor,
+    scale: Tensor,
+    near: Tensor,
+    far: Tensor,
+    hit: Tensor,
+    t: Tensor,
+    u: Tensor | None,
+    with_weights: bool,
+) -> dict[str, Tensor]:
+    """``render_rays`` on normalised rays o, d [B,N,3] with their box intervals [B,N],
+    stratified samples t [B,N,S] and importance quantiles u [B,N,S_i] (None: none)."""
     out = _evaluate(field, triplane, o, d, t)
     sigma, colour = out["sigma"], _colour(out)  # [B,N,S], [B,N,S,3(+S)]
-    if samples_importance > 0:
+    if u is not None:
         with torch.no_grad():
             coarse = composite(sigma, colour[..., :1], t, near, far, scale)["weights"]
         t_imp = importance_samples(
-            interval_bounds(t, near, far), coarse, samples_importance, generator, perturb
+            interval_bounds(t, near, far), coarse, u.shape[-1], u=u
         )  # [B,N,S_i]
         fine = _evaluate(field, triplane, o, d, t_imp)
         t, order = torch.sort(torch.cat([t, t_imp], dim=-1), dim=-1)  # [B,N,S+S_i]

@@ -9,6 +9,7 @@ from gina3d.config import to_dict
 from gina3d.models.discriminator import PatchDiscriminator
 from gina3d.models.stage1 import Stage1Model, intrinsics_matrix
 from gina3d.training.distributed import DistInfo, average_gradients, broadcast_buffers
+from gina3d.training.optim import adamw, clip_gradients
 from gina3d.training.presets import Stage1Config
 from gina3d.training.stage1_objective import Stage1Objective
 
@@ -27,14 +28,18 @@ class Stage1Task:
         t = cfg.train
         self.modules: dict[str, torch.nn.Module] = {"model": self.model}
         self.optimizers: dict[str, torch.optim.Optimizer] = {
-            "model": torch.optim.AdamW(
-                self.model.parameters(), lr=t.lr, betas=(0.9, 0.99), weight_decay=t.weight_decay
+            "model": adamw(
+                self.model.parameters(),
+                info.device,
+                lr=t.lr,
+                betas=(0.9, 0.99),
+                weight_decay=t.weight_decay,
             )
         }
         if self.disc is not None:
             self.modules["disc"] = self.disc
-            self.optimizers["disc"] = torch.optim.AdamW(
-                self.disc.parameters(), lr=t.lr_disc, betas=(0.0, 0.99)
+            self.optimizers["disc"] = adamw(
+                self.disc.parameters(), info.device, lr=t.lr_disc, betas=(0.0, 0.99)
             )
         for m in self.modules.values():
             broadcast_buffers(m, info)
@@ -53,7 +58,7 @@ class Stage1Task:
         loss.backward()
         average_gradients(module, self.info)
         if self.cfg.train.grad_clip > 0:
-            torch.nn.utils.clip_grad_norm_(module.parameters(), self.cfg.train.grad_clip)
+            clip_gradients(module, self.cfg.train.grad_clip)
         opt.step()
 
     def train_step(self, batch: dict, step: int, generator: torch.Generator) -> dict[str, float]:

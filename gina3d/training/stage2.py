@@ -24,6 +24,7 @@ from gina3d.models.mask_schedule import apply_mask, random_mask
 from gina3d.models.maskgit import Conditions, MaskGIT, guided_decode
 from gina3d.training.checkpoint import latest_checkpoint, load_state
 from gina3d.training.distributed import DistInfo, average_gradients, broadcast_buffers
+from gina3d.training.optim import adamw, clip_gradients
 
 SAMPLE_STEPS = 8
 SAMPLE_GUIDANCE = 2.0
@@ -123,7 +124,7 @@ class Stage2Task:
             {"params": [p for p in params if p.ndim < 2], "weight_decay": 0.0},
         ]
         self.optimizers: dict[str, torch.optim.Optimizer] = {
-            "model": torch.optim.AdamW(groups, lr=t.lr, betas=(0.9, 0.96))
+            "model": adamw(groups, info.device, lr=t.lr, betas=(0.9, 0.96))
         }
         broadcast_buffers(self.model, info)
 
@@ -167,7 +168,7 @@ class Stage2Task:
         loss.backward()
         average_gradients(self.model, self.info)
         if self.cfg.train.grad_clip > 0:
-            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.train.grad_clip)
+            clip_gradients(self.model, self.cfg.train.grad_clip)
         opt.step()
         return logs
 

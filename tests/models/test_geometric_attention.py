@@ -7,6 +7,7 @@ from gina3d.models.geometric_attention import (
     GeometricBias,
     box_interval,
     column_ray_distance2,
+    column_ray_distance2_reference,
     patch_rays,
     token_columns,
 )
@@ -35,6 +36,24 @@ def test_distance_matches_a_brute_force_search_along_the_ray_inside_the_box():
         plane = pts[..., axes[k]]  # [1,N,S,2]
         brute = ((plane - ab[k]) ** 2).sum(-1).amin(-1)  # [1,N]
         assert torch.allclose(dist2[0, k], brute[0], atol=2e-3)
+
+
+def test_fast_distances_match_the_reference():
+    """Far and near cameras, rays into and beside the box, rays along the axes."""
+    g = torch.Generator().manual_seed(1)
+    n = 300
+    o = torch.randn(2, n, 3, generator=g) * 0.5 + torch.tensor([-3.0, 0.0, 0.0])
+    o[1] *= 8.0  # a far camera: |o|^2 ~ 600 box units
+    target = torch.rand(2, n, 3, generator=g) * 3.0 - 1.5  # some rays miss the box
+    d = F.normalize(target - o, dim=-1)
+    d[:, :6] = torch.eye(3).repeat(2, 1)  # along x, y, z: zero length in one plane
+    o[:, :6] = torch.tensor([0.3, -0.2, 0.1])
+    d[:, 6] = F.normalize(torch.tensor([1e-6, 0.0, 1.0]), dim=0)  # nearly along z
+    for h in (2, 4, 16):
+        ref = column_ray_distance2_reference(o, d, h)
+        fast = column_ray_distance2(o, d, h)
+        assert fast.shape == ref.shape == (2, 3 * h * h, n)
+        assert torch.allclose(fast, ref, atol=2e-5, rtol=1e-5), float((fast - ref).abs().max())
 
 
 def test_a_ray_along_z_lies_in_its_xy_column_and_in_every_xz_cell_it_crosses():

@@ -102,3 +102,44 @@ def test_samples_stay_inside_and_follow_the_generator():
     weights[:, 5] = 1.0
     t = importance_samples(bounds, weights, 64, None, False)
     assert float(((t >= 5 / 8) & (t <= 6 / 8)).float().mean()) > 0.95
+
+
+def test_compact_path_matches_the_plain_path():
+    """Only rays that hit the box are evaluated: same outputs and gradients as all rays."""
+    from gina3d.models.field import TriplaneField
+
+    cfg = tiny_model_config(16)
+    torch.manual_seed(0)
+    field = TriplaneField(cfg)
+    tri = torch.randn(2, 3, cfg.plane_features, cfg.plane_resolution, cfg.plane_resolution)
+    tri.requires_grad_(True)
+    g = torch.Generator().manual_seed(3)
+    o = torch.tensor([-10.0, 0.0, 0.0]) + torch.randn(2, 64, 3, generator=g) * 0.5
+    target = torch.randn(2, 64, 3, generator=g) * torch.tensor([1.0, 2.0, 1.5])
+    d = torch.nn.functional.normalize(target - o, dim=-1)  # about half miss a 4 x 2 x 2 box
+    box = torch.tensor([[4.0, 2.0, 2.0], [3.0, 1.5, 1.0]])
+    outs, grads = [], []
+    for compact in (False, True):
+        out = render_rays(
+            field, tri, o, d, box, 8, 4, torch.Generator().manual_seed(7), True, True, compact
+        )
+        loss = sum((v * (i + 1)).square().sum() for i, v in enumerate(out.values()))
+        grads.append(torch.autograd.grad(loss, [tri, *field.parameters()]))
+        outs.append(out)
+    hits = intersect_unit_box(o / (box[:, None] / 2), d / (box[:, None] / 2))[2]
+    assert 0 < int(hits.sum()) < hits.numel() and int(hits.sum(1).max()) < 64
+    assert outs[0].keys() == outs[1].keys()
+    for key in outs[0]:
+        assert torch.allclose(outs[0][key], outs[1][key], atol=1e-6), key
+    for a, b in zip(*grads):
+        assert torch.allclose(a, b, atol=1e-5, rtol=1e-4)
+    assert float(outs[1]["opacity"].detach()[~hits].abs().max()) == 0.0
+
+
+def test_compact_path_when_no_ray_hits():
+    field = ConstantField(5.0)
+    o = torch.tensor([[[-10.0, 5.0, 0.0], [-10.0, 6.0, 0.0]]])
+    d = torch.tensor([[[1.0, 0.0, 0.0], [1.0, 0.0, 0.0]]])
+    out = render_rays(field, None, o, d, torch.tensor([[4.0, 2.0, 2.0]]), 8, 4, None, False)
+    assert torch.equal(out["opacity"], torch.zeros(1, 2))
+    assert torch.equal(out["rgb"], torch.zeros(1, 2, 3))
