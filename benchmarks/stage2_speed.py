@@ -6,7 +6,11 @@ Prints one JSON object with the machine (CPU count, torch version, device, threa
 
 * ``train_images_per_s``: stage-2 training steps (masked-token cross-entropy, backward,
   AdamW) at the preset's batch size, in token grids per second, on random token grids and
-  conditions shaped like the token cache's;
+  conditions shaped like the token cache's; with the step's FLOPs (forward, backward and
+  optimiser, ``step_profile.count_flops``: matrix products, convolutions and attention),
+  the achieved GFLOP/s, the fp32 matmul peak measured in the same process, their ratio
+  (``mfu``) and a per-part breakdown in ms per step (``breakdown_ms``: each part excludes
+  the parts inside it);
 * ``seconds_per_token_grid``: ``sample_token_grids`` of one grid (as ``gina3d sample`` and
   ``gina3d eval gen`` call it: ``--sample-steps`` MaskGIT steps, guidance 2, all three
   conditions);
@@ -31,6 +35,7 @@ import time
 
 import numpy as np
 import torch
+from step_profile import UNCOUNTED, PartTimer, count_flops, matmul_peak_gflops
 
 from gina3d.assets.mesh import extract_mesh
 from gina3d.assets.surface import density_level
@@ -117,6 +122,22 @@ def blob_field(model: Stage1Model, triplane: torch.Tensor, radius: float = 0.7) 
     return tri
 
 
+def instrument(task: Stage2Task, timer: PartTimer) -> None:
+    """Wrap the parts of a stage-2 step (``breakdown_ms``) in ``timer``."""
+    model = task.model
+    timer.wrap(task, "loss", "masking + cross-entropy")
+    timer.wrap(model, "forward", "embeddings")
+    timer.wrap(model, "condition_tokens", "conditions")
+    for block in model.blocks:
+        timer.wrap(block, "forward", "transformer")
+    timer.wrap(model.head, "forward", "head")
+    timer.wrap(torch.autograd, "backward", "backward")
+    timer.wrap(torch.nn.utils, "clip_grad_norm_", "optimiser")  # called at run time
+    for opt in task.optimizers.values():
+        timer.wrap(opt, "step", "optimiser")
+        timer.wrap(opt, "zero_grad", "optimiser")
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--preset", default="cpu", help="stage-2 preset (and stage-1 preset) name")
@@ -157,6 +178,13 @@ def main() -> None:
         task.train_step(batch, step, g)
     sync()
     train_s = (time.perf_counter() - t0) / args.steps
+    flops = count_flops(lambda: task.train_step(batch, 1, g))
+    peak = matmul_peak_gflops(device)
+    timer = PartTimer(device)
+    instrument(task, timer)
+    for step in range(1, args.steps + 1):
+        timer.time_step(lambda step=step: task.train_step(batch, step, g))
+    breakdown = timer.table_ms()
 
     model = task.model.eval()
     cond = {"class_name": "vehicle", "size": SIZE, "time": "day"}
@@ -207,6 +235,12 @@ def main() -> None:
                 "batch_size": b,
                 "train_seconds_per_step": round(train_s, 4),
                 "train_images_per_s": round(b / train_s, 2),
+                "flops_per_step": flops,
+                "flops_uncounted": UNCOUNTED,
+                "achieved_gflops": round(flops / train_s / 1e9, 2),
+                "peak_gflops": round(peak, 1),
+                "mfu": round(flops / train_s / 1e9 / peak, 4),
+                "breakdown_ms": breakdown,
                 "sample_steps": args.sample_steps,
                 "seconds_per_token_grid": round(grid_s, 4),
                 "turntable": f"{args.views} views x {args.image_size} px",

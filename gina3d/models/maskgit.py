@@ -24,10 +24,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from gina3d.models.mask_schedule import decode
-from gina3d.models.token_grid import group_tokens, ungroup_tokens
+from gina3d.models.token_grid import group_tokens, token_cells, ungroup_tokens
 from gina3d.models.transformer import Block, TriplaneEmbedding, cuda_autocast, init_linear
 
 CONDITIONS = ("class", "size", "time", "image")
@@ -209,16 +210,33 @@ class MaskGIT(nn.Module):
             return torch.zeros(b, 0, self.cfg.width, device=device)
         return torch.cat(parts, dim=1)  # [B,Nc,D]
 
-    def forward(self, tokens: Tensor, cond: Conditions | None = None) -> Tensor:
-        """tokens [B,T] long (mask id K where masked) -> logits [B,T,K] (fp32)."""
+    def embed_tokens(self, tokens: Tensor) -> Tensor:
+        """Token ids [B,T] -> the transformer's cell inputs [B,Q,D] (Q = T / split^2).
+
+        With cells of several tokens, ``merge(concat of the cell's token embeddings)`` is
+        computed as a sum of per-place tables ``E @ W_j^T`` (W_j: the merge weights of place
+        j) looked up by the tokens: the same linear map without the [B,T,D] embeddings and
+        the large matrix product over them.
+        """
+        if self.merge is None:
+            return self.token(tokens)  # [B,T,D]
+        split, d = self.cfg.token_split, self.cfg.width
+        s2, k1 = split * split, self.token.num_embeddings
+        w = self.merge.weight.view(d, s2, d)  # [D_out, place, D_in]
+        tables = torch.einsum("ki,oji->jko", self.token.weight, w).reshape(s2 * k1, d)
+        b, t = tokens.shape
+        ids = group_tokens(tokens[..., None], split)  # [B,Q,s2]: the cell's token ids
+        ids = ids + torch.arange(s2, device=tokens.device) * k1  # row of place j's table
+        x = F.embedding_bag(ids.reshape(-1, s2), tables, mode="sum")  # [B*Q,D]
+        return x.view(b, -1, d) + self.merge.bias
+
+    def trunk(self, tokens: Tensor, cond: Conditions | None = None) -> Tensor:
+        """tokens [B,T] long (mask id K where masked) -> normalised cell features [B,Q,D]."""
         cfg = self.cfg
         b, t = tokens.shape
         if t != cfg.num_tokens:
             raise ValueError(f"MaskGIT expects {cfg.num_tokens} tokens, got {t}")
-        split = cfg.token_split
-        x = self.token(tokens)  # [B,T,D]
-        if self.merge is not None:
-            x = self.merge(group_tokens(x, split))  # [B,Q,D], Q = T / split^2
+        x = self.embed_tokens(tokens)  # [B,Q,D]
         q = x.shape[1]
         pos = self.plane_pos().view(1, 3, -1, cfg.width) + self.grid_pos  # [1,P,g*g,D]
         x = x + pos.reshape(1, q, cfg.width) + self.kind[-1]  # [B,Q,D]
@@ -227,8 +245,33 @@ class MaskGIT(nn.Module):
         with cuda_autocast(x):
             for block in self.blocks:
                 x = block(x)
-        x = self.norm(x[:, c.shape[1] :].float())  # [B,Q,D]
-        return ungroup_tokens(self.head(x).float(), split)  # [B,T,K]
+        return self.norm(x[:, c.shape[1] :].float())  # [B,Q,D]
+
+    def forward(self, tokens: Tensor, cond: Conditions | None = None) -> Tensor:
+        """tokens [B,T] long (mask id K where masked) -> logits [B,T,K] (fp32)."""
+        return ungroup_tokens(self.head(self.trunk(tokens, cond)).float(), self.cfg.token_split)
+
+    def masked_logits(
+        self, tokens: Tensor, cond: Conditions | None, mask: Tensor
+    ) -> tuple[Tensor, Tensor]:
+        """Logits [M,K] of the M positions where ``mask`` [B,T] is True, and which flat
+        position (``b * T + t``) each row is [M]: the rows of ``forward(tokens, cond)[mask]``
+        (what the training loss reads), grouped by place in the cell, without the head's
+        work on the other positions."""
+        cfg = self.cfg
+        x = self.trunk(tokens, cond)  # [B,Q,D]
+        b, q, d = x.shape
+        t, k = cfg.num_tokens, cfg.codebook_size
+        s2 = cfg.token_split**2
+        cell, place = (v.to(tokens.device) for v in token_cells(cfg.plane_tokens, cfg.token_split))
+        weight, bias = self.head.weight.view(s2, k, d), self.head.bias.view(s2, k)
+        rows, where = [], []
+        for j in range(s2):
+            flat = (mask & (place == j)[None]).flatten().nonzero()[:, 0]  # [M_j]
+            cells = (flat // t) * q + cell[flat % t]  # rows of x.view(B*Q, D)
+            rows.append(torch.addmm(bias[j], x.reshape(b * q, d)[cells], weight[j].T))
+            where.append(flat)
+        return torch.cat(rows).float(), torch.cat(where)
 
 
 def guided_logits(

@@ -8,6 +8,7 @@ grouping concatenates their features in (a, b) row-major order. ``ungroup_tokens
 
 from __future__ import annotations
 
+import torch
 from torch import Tensor
 
 
@@ -35,3 +36,16 @@ def ungroup_tokens(x: Tensor, split: int) -> Tensor:
         raise ValueError(f"cannot ungroup [{t},{sf}] by {split}")
     x = x.reshape(b, 3, g, g, split, split, f).permute(0, 1, 2, 4, 3, 5, 6)
     return x.reshape(b, 3 * (g * split) ** 2, f)
+
+
+def token_cells(plane_tokens: int, split: int) -> tuple[Tensor, Tensor]:
+    """For each of the T = 3*h*h tokens: its cell [T] (0..3*(h/s)^2) and its place in the
+    cell [T] (0..s*s), as ``group_tokens`` lays them out: ``group_tokens(x)[:, cell[t],
+    place[t]*F:(place[t]+1)*F] == x[:, t]``."""
+    h, s = plane_tokens, split
+    g = h // s
+    t = torch.arange(3 * h * h)
+    plane, row, col = t // (h * h), (t % (h * h)) // h, t % h
+    cell = plane * g * g + (row // s) * g + col // s
+    place = (row % s) * s + col % s
+    return cell, place

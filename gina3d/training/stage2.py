@@ -146,8 +146,9 @@ class Stage2Task:
         mask = random_mask(b, t, generator, tokens.device)  # [B,T]
         cond = batch_conditions(batch, mc.image_size)
         cond = drop_conditions(cond, b, self.cfg.loss, generator)
-        logits = self.model(apply_mask(tokens, mask, mc.mask_id), cond)  # [B,T,K]
-        picked, target = logits[mask], tokens[mask]  # [M,K], [M]
+        masked = apply_mask(tokens, mask, mc.mask_id)  # [B,T]
+        picked, where = self.model.masked_logits(masked, cond, mask)  # [M,K], [M]
+        target = tokens.flatten()[where]  # [M]
         loss = F.cross_entropy(picked, target, label_smoothing=self.cfg.loss.label_smoothing)
         with torch.no_grad():
             acc = (picked.argmax(-1) == target).float().mean()

@@ -140,3 +140,34 @@ def test_token_split_works_on_cells_but_predicts_every_token(tiny_maskgit):
     assert float(diff[[0, 1, 4, 5]].min()) > 0
     with pytest.raises(ValueError, match="token_split"):
         MaskGITConfig(plane_tokens=4, token_split=3).validate()
+
+
+@pytest.mark.parametrize("split", [1, 2])
+def test_embeddings_and_masked_logits_equal_the_plain_formulas(tiny_maskgit, split):
+    """Cell inputs from per-place tables = merge(concat(embeddings)); masked_logits = the
+    masked rows of forward, with gradients to every parameter the same."""
+    from gina3d.models.token_grid import group_tokens, token_cells
+
+    model = tiny_maskgit(token_split=split)
+    tokens, cond = _tokens(3, seed=1)[:, :48], _cond(3)
+    plain = model.token(tokens)
+    if split > 1:
+        plain = model.merge(group_tokens(plain, split))
+    assert torch.allclose(model.embed_tokens(tokens), plain, atol=1e-6)
+    mask = torch.rand(3, 48, generator=torch.Generator().manual_seed(2)) < 0.6
+    logits, where = model.masked_logits(tokens, cond, mask)
+    full = model(tokens, cond)  # [B,T,K]
+    assert sorted(where.tolist()) == mask.flatten().nonzero()[:, 0].tolist()
+    assert torch.allclose(logits, full.reshape(-1, full.shape[-1])[where], atol=1e-5)
+    g1 = torch.autograd.grad(logits.square().sum(), list(model.parameters()), allow_unused=True)
+    g2 = torch.autograd.grad(
+        full[mask].square().sum(), list(model.parameters()), allow_unused=True
+    )
+    for a, b in zip(g1, g2):
+        assert (a is None) == (b is None)
+        if a is not None:
+            assert torch.allclose(a, b, atol=1e-5, rtol=1e-4)
+    cell, place = token_cells(4, split)  # group_tokens puts token t at (cell, place)
+    x = torch.arange(48.0)[None, :, None]
+    grouped = group_tokens(x, split)  # [1,Q,s*s]
+    assert torch.equal(grouped[0, cell, place], x[0, :, 0])
