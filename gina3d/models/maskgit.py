@@ -224,7 +224,7 @@ class MaskGIT(nn.Module):
         s2, k1 = split * split, self.token.num_embeddings
         w = self.merge.weight.view(d, s2, d)  # [D_out, place, D_in]
         tables = torch.einsum("ki,oji->jko", self.token.weight, w).reshape(s2 * k1, d)
-        b, t = tokens.shape
+        b = tokens.shape[0]
         ids = group_tokens(tokens[..., None], split)  # [B,Q,s2]: the cell's token ids
         ids = ids + torch.arange(s2, device=tokens.device) * k1  # row of place j's table
         x = F.embedding_bag(ids.reshape(-1, s2), tables, mode="sum")  # [B*Q,D]
