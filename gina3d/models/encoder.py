@@ -17,7 +17,7 @@ from gina3d.models.config import ModelConfig
 from gina3d.models.geometric_attention import GeometricBias
 from gina3d.models.pixel_lifting import PixelLifting
 from gina3d.models.token_grid import group_tokens, ungroup_tokens
-from gina3d.models.transformer import Block, TriplaneEmbedding, cuda_autocast, init_linear
+from gina3d.models.transformer import Block, TriplaneEmbedding, init_linear, transformer_autocast
 
 RAY_CHANNELS = 3
 
@@ -53,6 +53,7 @@ class TriplaneEncoder(nn.Module):
             self.lift_in = nn.Linear(split * split * lf, d)  # into the queries
             self.lift_out = nn.Linear(lf, cfg.code_dim, bias=False)  # into each token
         init_linear(self)
+        self.cpu_bf16 = False  # bf16 autocast on a CPU (transformer.use_cpu_bf16)
 
     def forward(
         self,
@@ -91,7 +92,7 @@ class TriplaneEncoder(nn.Module):
         if self.lifting is not None:
             lifted = self.lifting(rgb, ray_origin, ray_direction, box_size)  # [B,T,L]
             queries = queries + self.lift_in(group_tokens(lifted, cfg.token_split))
-        with cuda_autocast(tokens):
+        with transformer_autocast(tokens, self.cpu_bf16):
             for block in self.blocks:
                 tokens = block(tokens)
             context = self.norm_img(tokens)  # [B,N,D]

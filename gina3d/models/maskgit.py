@@ -29,7 +29,7 @@ from torch import Tensor, nn
 
 from gina3d.models.mask_schedule import decode
 from gina3d.models.token_grid import group_tokens, token_cells, ungroup_tokens
-from gina3d.models.transformer import Block, TriplaneEmbedding, cuda_autocast, init_linear
+from gina3d.models.transformer import Block, TriplaneEmbedding, init_linear, transformer_autocast
 
 CONDITIONS = ("class", "size", "time", "image")
 
@@ -173,6 +173,7 @@ class MaskGIT(nn.Module):
         self.norm = nn.LayerNorm(d)
         self.head = nn.Linear(d, split * split * cfg.codebook_size)  # every token of a cell
         init_linear(self)
+        self.cpu_bf16 = False  # bf16 autocast on a CPU (transformer.use_cpu_bf16)
         nn.init.normal_(self.token.weight, std=0.02)
 
     def _embed(self, name: str, cond: Conditions, b: int, device) -> Tensor:
@@ -242,7 +243,7 @@ class MaskGIT(nn.Module):
         x = x + pos.reshape(1, q, cfg.width) + self.kind[-1]  # [B,Q,D]
         c = self.condition_tokens(cond, b, tokens.device)  # [B,Nc,D]
         x = torch.cat([c, x], dim=1)  # [B,Nc+T,D]
-        with cuda_autocast(x):
+        with transformer_autocast(x, self.cpu_bf16):
             for block in self.blocks:
                 x = block(x)
         return self.norm(x[:, c.shape[1] :].float())  # [B,Q,D]

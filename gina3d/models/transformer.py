@@ -1,7 +1,9 @@
 """Pre-norm transformer blocks shared by the encoder and decoder, and tri-plane embeddings.
 
-Attention uses ``torch.nn.functional.scaled_dot_product_attention``. ``cuda_autocast`` is
-the one place mixed precision is switched on: around transformer stacks, on CUDA only.
+Attention uses ``torch.nn.functional.scaled_dot_product_attention``. ``transformer_autocast``
+is the one place mixed precision is switched on: around transformer stacks, always on CUDA,
+and on a CPU only for modules switched to it (``use_cpu_bf16``: training sets it from
+``train.cpu_bf16``) when the CPU multiplies bf16 natively.
 """
 
 from __future__ import annotations
@@ -14,11 +16,31 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 
-def cuda_autocast(x: Tensor) -> contextlib.AbstractContextManager:
-    """bf16 autocast when ``x`` lives on a GPU; a no-op on CPU."""
+def transformer_autocast(x: Tensor, cpu_bf16: bool = False) -> contextlib.AbstractContextManager:
+    """bf16 autocast when ``x`` lives on a GPU, or on a CPU with ``cpu_bf16``; else none."""
     if x.is_cuda:
         return torch.autocast("cuda", dtype=torch.bfloat16)
+    if cpu_bf16 and x.device.type == "cpu":
+        return torch.autocast("cpu", dtype=torch.bfloat16)
     return contextlib.nullcontext()
+
+
+def cpu_bf16_native() -> bool:
+    """Whether this CPU multiplies bf16 matrices in hardware (AVX512-BF16 or AMX)."""
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
+
+
+def use_cpu_bf16(module: nn.Module, enabled: bool) -> bool:
+    """Switch bf16 autocast on CPUs for every transformer stack in ``module`` (those with a
+    ``cpu_bf16`` attribute); on only where the CPU has native bf16. Returns the setting."""
+    on = bool(enabled) and cpu_bf16_native()
+    for m in module.modules():
+        if hasattr(m, "cpu_bf16"):
+            m.cpu_bf16 = on
+    return on
 
 
 class Attention(nn.Module):

@@ -8,6 +8,7 @@ import torch
 from gina3d.config import to_dict
 from gina3d.models.discriminator import PatchDiscriminator
 from gina3d.models.stage1 import Stage1Model, intrinsics_matrix
+from gina3d.models.transformer import use_cpu_bf16
 from gina3d.training.distributed import DistInfo, average_gradients, broadcast_buffers
 from gina3d.training.optim import adamw, clip_gradients
 from gina3d.training.presets import Stage1Config
@@ -21,6 +22,7 @@ class Stage1Task:
         torch.manual_seed(cfg.train.seed)
         self.cfg, self.info = cfg, info
         self.model = Stage1Model(cfg.model).to(info.device)
+        use_cpu_bf16(self.model, cfg.train.cpu_bf16)
         self.disc = None
         if cfg.loss.adversarial > 0:
             self.disc = PatchDiscriminator().to(info.device)

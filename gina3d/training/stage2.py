@@ -22,6 +22,7 @@ from gina3d.config import to_dict
 from gina3d.errors import Gina3dError
 from gina3d.models.mask_schedule import apply_mask, random_mask
 from gina3d.models.maskgit import Conditions, MaskGIT, guided_decode
+from gina3d.models.transformer import use_cpu_bf16
 from gina3d.training.checkpoint import latest_checkpoint, load_state
 from gina3d.training.distributed import DistInfo, average_gradients, broadcast_buffers
 from gina3d.training.optim import adamw, clip_gradients
@@ -116,6 +117,7 @@ class Stage2Task:
         torch.manual_seed(cfg.train.seed)
         self.cfg, self.info, self.stage1 = cfg, info, stage1
         self.model = MaskGIT(cfg.model).to(info.device)
+        use_cpu_bf16(self.model, cfg.train.cpu_bf16)
         t = cfg.train
         self.modules: dict[str, torch.nn.Module] = {"model": self.model}
         params = list(self.model.parameters())

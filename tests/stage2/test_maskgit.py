@@ -160,9 +160,7 @@ def test_embeddings_and_masked_logits_equal_the_plain_formulas(tiny_maskgit, spl
     assert sorted(where.tolist()) == mask.flatten().nonzero()[:, 0].tolist()
     assert torch.allclose(logits, full.reshape(-1, full.shape[-1])[where], atol=1e-5)
     g1 = torch.autograd.grad(logits.square().sum(), list(model.parameters()), allow_unused=True)
-    g2 = torch.autograd.grad(
-        full[mask].square().sum(), list(model.parameters()), allow_unused=True
-    )
+    g2 = torch.autograd.grad(full[mask].square().sum(), list(model.parameters()), allow_unused=True)
     for a, b in zip(g1, g2):
         assert (a is None) == (b is None)
         if a is not None:
@@ -171,3 +169,31 @@ def test_embeddings_and_masked_logits_equal_the_plain_formulas(tiny_maskgit, spl
     x = torch.arange(48.0)[None, :, None]
     grouped = group_tokens(x, split)  # [1,Q,s*s]
     assert torch.equal(grouped[0, cell, place], x[0, :, 0])
+
+
+def test_cpu_bf16_switch(tiny_maskgit, monkeypatch):
+    """bf16 autocast runs the blocks in bf16 where the CPU has it, and nowhere else; the
+    logits stay fp32 and close to the fp32 model's."""
+    import gina3d.models.transformer as tr
+    from gina3d.training.distributed import DistInfo
+    from gina3d.training.stage2 import Stage2Task
+    from gina3d.training.stage2_presets import stage2_preset
+
+    model = tiny_maskgit()
+    tokens, cond = _tokens(2), _cond(2)
+    seen = []
+    hook = model.blocks[0].mlp[0].register_forward_hook(lambda m, i, o: seen.append(o.dtype))
+    fp32 = model(tokens, cond)
+    monkeypatch.setattr(tr, "cpu_bf16_native", lambda: True)
+    assert tr.use_cpu_bf16(model, True) and model.cpu_bf16
+    bf16 = model(tokens, cond)
+    assert seen == [torch.float32, torch.bfloat16] and bf16.dtype == torch.float32
+    assert torch.allclose(bf16, fp32, atol=0.1)
+    monkeypatch.setattr(tr, "cpu_bf16_native", lambda: False)
+    assert not tr.use_cpu_bf16(model, True) and not model.cpu_bf16
+    hook.remove()
+    cfg = stage2_preset("tiny")
+    assert not cfg.train.cpu_bf16 and stage2_preset("cpu").train.cpu_bf16
+    cfg.train.cpu_bf16 = True
+    monkeypatch.setattr(tr, "cpu_bf16_native", lambda: True)
+    assert Stage2Task(cfg, DistInfo(device=torch.device("cpu"))).model.cpu_bf16
