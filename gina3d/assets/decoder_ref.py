@@ -3,8 +3,9 @@
 An asset records the stage-1 *source* it was decoded with (a stage-1 run directory, whose
 newest checkpoint is used, or a checkpoint-like directory holding ``model_config.json`` and
 ``model.safetensors``, such as a stage-2 run's pinned ``RUN/stage1``), the resolved
-checkpoint directory, its training step and the sha256 of its model config (canonical
-JSON). ``load_decoder`` reloads exactly that checkpoint when it still exists, else the run's
+checkpoint directory, its training step, the sha256 of its model config (canonical JSON)
+and of its weights file (``same_decoder`` compares two assets' decoders by it).
+``load_decoder`` reloads exactly that checkpoint when it still exists, else the run's
 newest one if its config hash matches (the weights may then be newer).
 """
 
@@ -70,7 +71,32 @@ def decoder_reference(stage1_source: str | os.PathLike, model) -> dict:
         "checkpoint": str(ckpt.resolve()),
         "step": None if step is None else int(step),
         "model_config_sha256": digest,
+        "weights_sha256": file_hash(ckpt / "model.safetensors"),
     }
+
+
+def file_hash(path: Path) -> str | None:
+    """sha256 of a file's bytes (None when it does not exist)."""
+    import hashlib
+
+    if not path.exists():
+        return None
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def same_decoder(a: dict, b: dict) -> bool:
+    """Whether two assets' ``decoder`` records name the same stage-1 weights: equal weight
+    hashes, or for assets written before those were recorded, the same checkpoint and step
+    (and, always, equal config hashes)."""
+    if a.get("model_config_sha256") != b.get("model_config_sha256"):
+        return False
+    if a.get("weights_sha256") and b.get("weights_sha256"):
+        return a["weights_sha256"] == b["weights_sha256"]
+    return (a.get("checkpoint"), a.get("step")) == (b.get("checkpoint"), b.get("step"))
 
 
 def load_decoder(asset, device: str = "cpu"):

@@ -25,7 +25,7 @@ import torch
 
 from gina3d.errors import Gina3dError
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")  # read by Pillow
 AZIMUTH_DEG = 45.0
 ELEVATION_DEG = 10.0
 FOV_DEG = 30.0
@@ -57,6 +57,11 @@ def find_patch(data: str | os.PathLike, ref: str, split: str = "test"):
         ids = read_columns(data, ["patch_id"], split=s).column("patch_id").to_pylist()
         if ref in ids:
             return PatchDataset(data, split=s, max_lidar_points=1), ids.index(ref)
+    if Path(ref).is_file():
+        raise Gina3dError(
+            f"{ref}: a file gina3d does not read as an image (it reads "
+            f"{', '.join(s.lstrip('.') for s in IMAGE_SUFFIXES)})"
+        )
     raise Gina3dError(
         f"{ref}: not a patch of {data} (use split:index, e.g. {splits[0]}:0, or a patch id)"
     )

@@ -16,7 +16,7 @@ import sys
 import time
 from pathlib import Path
 
-from gina3d.cli.common import Parser, run
+from gina3d.cli.common import Parser, check_writable, run
 
 PROG = "gina3d compose"
 
@@ -101,6 +101,7 @@ def _compose(args) -> int:
 
     start = time.perf_counter()
     check_device_options(args)
+    check_writable(args.out, "--out")
     cfg = ComposeConfig(brightness=args.brightness)
     cfg.validate()
     lidar_cfg = LidarSimConfig(threshold=args.threshold)
@@ -126,9 +127,16 @@ def _compose(args) -> int:
     info = {"path": str(Path(path).resolve()), "scene_id": frame.scene_id}
     info.update(frame_index=frame.frame_index, source=frame.source, camera=args.camera)
     written = write_outputs(out, result, lidar, info, lidar_cfg.threshold, start)
-    for rep in result.inserted:
+    for k, rep in enumerate(result.inserted):
         px = rep.get("pixels", {})
         gain = rep.get("brightness", {}).get("gain")
+        if rep["status"] == "ok" and px.get("visible", 0) == 0:
+            hidden = "hidden by the scene" if px.get("rendered", 0) else "no opaque pixel"
+            print(
+                f"{PROG}: warning: asset {k} ({args.assets[k]['dir']}): in view but 0 pixels "
+                f"visible ({hidden})",
+                file=sys.stderr,
+            )
         print(
             f"{rep['object_id']} (id {rep['instance_id']}): {rep['status']}, "
             f"{px.get('visible', 0)} px visible, {px.get('occluded', 0)} occluded"

@@ -1,4 +1,4 @@
-"""``gina3d demo --out DIR``: the whole system end to end, within 15 minutes on 2 CPU cores.
+"""``gina3d demo --out DIR``: the whole system end to end, about 10 minutes on 2 CPU cores.
 
 Phases (each one progress line; ``DIR/logs/<phase>.log`` holds what its command printed):
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from gina3d.cli.common import Parser, run
+from gina3d.cli.common import Parser, check_writable, run
 
 
 def build_parser() -> Parser:
@@ -47,12 +47,13 @@ def _mask(path: str):
 def _edit(args) -> int:
     from gina3d.assets import editing
     from gina3d.assets.asset_io import load_asset, save_asset
-    from gina3d.assets.decoder_ref import load_decoder
+    from gina3d.assets.decoder_ref import load_decoder, same_decoder
     from gina3d.assets.options import asset_kwargs, check_asset_options, parse_size
     from gina3d.errors import Gina3dError
 
     check_asset_options(args)
     size = parse_size(args.size)
+    check_writable(args.out, "--out")
     a, b = load_asset(args.a), load_asset(args.b)
     ha, hb = (x.decoder.get("model_config_sha256") for x in (a, b))
     for path, digest in ((args.a, ha), (args.b, hb)):
@@ -63,6 +64,11 @@ def _edit(args) -> int:
             )
     if ha != hb:
         raise Gina3dError(f"{args.a} and {args.b} come from different stage-1 decoders")
+    if not same_decoder(a.decoder, b.decoder):
+        raise Gina3dError(
+            f"{args.a} and {args.b} were decoded by different stage-1 weights (another run "
+            "or step of the same preset): their tokens do not mean the same"
+        )
     if args.planes:
         tokens, what = editing.swap_planes(a.tokens, b.tokens, args.planes), {"planes": args.planes}
     elif args.region:

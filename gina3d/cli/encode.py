@@ -10,8 +10,9 @@ reads the cache (and makes it when it is missing).
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
-from gina3d.cli.common import Parser, run
+from gina3d.cli.common import Parser, check_writable, run
 
 
 def build_parser() -> Parser:
@@ -33,6 +34,7 @@ def _encode(args) -> int:
 
     if args.batch_size < 1:
         raise Gina3dError(f"--batch-size {args.batch_size}: must be >= 1")
+    check_writable(Path(args.run) / "tokens", "--run")
     if args.threads:
         torch.set_num_threads(args.threads)
     device = args.device

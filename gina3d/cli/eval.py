@@ -16,7 +16,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from gina3d.cli.common import Parser, run
+from gina3d.cli.common import Parser, check_writable, run
 from gina3d.errors import Gina3dError
 
 
@@ -48,6 +48,7 @@ def build_parser() -> Parser:
         "--views", default="90,180,270", help="novel-view azimuths in degrees (default 90,180,270)"
     )
     r.add_argument("--device", default="cpu", help="torch device (default cpu)")
+    r.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
     _add_gen(sub)
     return p
@@ -156,7 +157,12 @@ def _recon(args) -> int:
 
     views = _views(args.views)
     _check_inputs(args)
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
     run_dir = Path(args.run)
+    check_writable(run_dir / "eval", "--run")  # before the metrics are computed
     model, _cfg = load_model(run_dir, args.device)
     result = evaluate_reconstruction(
         model,

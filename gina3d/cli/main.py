@@ -6,7 +6,7 @@ import importlib
 import sys
 
 VERBS = {
-    "demo": ("gina3d.cli.demo", "the main job end to end on tiny settings"),
+    "demo": ("gina3d.cli.demo", "the main job end to end, about 10 minutes on 2 CPU cores"),
     "synth": ("gina3d.cli.synth", "build a patch dataset from the built-in synthetic world"),
     "inspect": ("gina3d.cli.inspect", "print a dataset's counts; write a contact sheet"),
     "train": ("gina3d.cli.train", "train stage 1 (tokenizer) or stage 2 (MaskGIT over its tokens)"),

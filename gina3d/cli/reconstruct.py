@@ -21,7 +21,7 @@ import re
 import sys
 from pathlib import Path
 
-from gina3d.cli.common import Parser, run
+from gina3d.cli.common import Parser, check_writable, run
 
 
 def build_parser() -> Parser:
@@ -124,6 +124,7 @@ def _reconstruct(args) -> int:
     if args.variations < 0 or args.steps < 1:
         raise Gina3dError("--variations must be >= 0 and --steps >= 1")
     check_asset_options(args)
+    check_writable(_out_dir(args), "--out" if args.out else "--run")
     models = load_models(args.run, args.device)
     if args.variations:
         require_stage2(models, "--variations")

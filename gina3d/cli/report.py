@@ -9,8 +9,9 @@ whose inputs are missing are left out.
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
-from gina3d.cli.common import Parser, run
+from gina3d.cli.common import Parser, check_writable, run
 
 
 def build_parser() -> Parser:
@@ -29,6 +30,8 @@ def build_parser() -> Parser:
 def _report(args) -> int:
     from gina3d.evaluation.report import write_report
 
+    target = Path(args.out) if args.out else Path(args.run) / "report.html"
+    check_writable(target.parent, "--out" if args.out else "--run")
     path = write_report(args.run, args.out, args.assets)
     size = path.stat().st_size / 2**20
     print(f"wrote {path} ({size:.1f} MB)")

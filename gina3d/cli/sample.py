@@ -18,12 +18,13 @@ import sys
 import time
 from pathlib import Path
 
-from gina3d.cli.common import Parser, run
+from gina3d.cli.common import Parser, check_writable, run
 from gina3d.generation.sampler import asset_seed
 
 __all__ = ["asset_seed", "build_parser", "main", "plan_sizes"]
 
 SIZE_STREAM = 7  # SeedSequence key of the random training sizes
+MAX_ASSETS = 10_000  # per call: each asset is a folder of renders and meshes
 
 
 def build_parser() -> Parser:
@@ -80,13 +81,18 @@ def _sample(args) -> int:
     from gina3d.atomic import atomic_write_json
     from gina3d.errors import Gina3dError
 
-    if args.n < 1:
-        raise Gina3dError(f"--n must be at least 1, got {args.n}")
+    if not 1 <= args.n <= MAX_ASSETS:
+        raise Gina3dError(f"--n must be from 1 to {MAX_ASSETS}, got {args.n}")
+    if args.seed < 0:
+        raise Gina3dError(f"--seed must be >= 0, got {args.seed}")
+    if args.guidance < 0:
+        raise Gina3dError(f"--guidance must be >= 0 (1 = no guidance), got {args.guidance}")
     if args.steps < 1 or args.temperature < 0:
         raise Gina3dError("--steps must be >= 1 and --temperature >= 0")
     class_name, time_of_day = check_class(args.class_name), check_time(args.time)
     size = parse_size(args.size)
     check_asset_options(args)
+    check_writable(args.out, "--out")
     models = load_models(args.run, args.device)
     require_stage2(models, "sampling")
     sizes, size_conditioned = plan_sizes(models, class_name, size, args.n, args.seed)

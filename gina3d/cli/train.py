@@ -15,7 +15,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from gina3d.cli.common import Parser, run
+from gina3d.cli.common import Parser, check_writable, run
 
 
 def build_parser() -> Parser:
@@ -27,7 +27,7 @@ def build_parser() -> Parser:
         "--preset", default="cpu", help="tiny, demo, cpu, gpu128 or gpu256 (default cpu)"
     )
     s1.add_argument("--out", required=True, help="run directory (created, or resumed)")
-    _common(s1)
+    _common(s1, "loss.occlusion_aware=false")
     s2 = sub.add_parser("stage2", help="MaskGIT over the stage-1 token grids (generation)")
     s2.add_argument(
         "--run",
@@ -39,11 +39,11 @@ def build_parser() -> Parser:
     )
     s2.add_argument("--preset", default="cpu", help="tiny, demo, cpu or gpu (default cpu)")
     s2.add_argument("--out", required=True, help="stage-2 run directory (created, or resumed)")
-    _common(s2)
+    _common(s2, "loss.image_dropout=0.3")
     return p
 
 
-def _common(sp: Parser) -> None:
+def _common(sp: Parser, example: str) -> None:
     sp.add_argument(
         "--time-budget",
         type=float,
@@ -56,7 +56,7 @@ def _common(sp: Parser) -> None:
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="override a config field, e.g. --set loss.occlusion_aware=false",
+        help=f"override a config field, e.g. --set {example}",
     )
     sp.add_argument("--device", default="auto", help="auto, cpu or cuda")
     sp.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
@@ -78,6 +78,23 @@ def check_same_config(cls, saved: Path, cfg) -> None:
         f"{saved.parent}: was started with other settings (differ in: "
         f"{', '.join(diff)}); repeat the original command or use a new --out"
     )
+
+
+def validate_configs(cfg) -> None:
+    """One-line errors for out-of-range ``--set`` values, before anything is built."""
+    from gina3d.errors import Gina3dError
+
+    for name in ("model", "train"):
+        try:
+            getattr(cfg, name).validate()
+        except ValueError as e:
+            raise Gina3dError(f"{name} config: {e}") from None
+    check = getattr(cfg.loss, "validate", None)
+    if check is not None:
+        try:
+            check()
+        except ValueError as e:
+            raise Gina3dError(f"loss config: {e}") from None
 
 
 def _stage1(args) -> int:
@@ -102,11 +119,14 @@ def _stage1(args) -> int:
     if args.steps is not None:
         args.set.append(f"train.max_steps={args.steps}")
     cfg = apply_overrides(cfg, args.set)
-    try:
-        cfg.model.validate()
-    except ValueError as e:
-        raise Gina3dError(f"model config: {e}") from None
+    validate_configs(cfg)
+    if cfg.model.image_size != int(manifest["resolution"]):
+        raise Gina3dError(
+            f"model.image_size={cfg.model.image_size}: the patches of {args.data} are "
+            f"{manifest['resolution']} pixels (leave model.image_size unset to follow them)"
+        )
     run_dir = Path(args.out)
+    check_writable(run_dir, "--out")
     saved = run_dir / "config.yaml"
     if saved.exists():
         check_same_config(Stage1Config, saved, cfg)
@@ -125,7 +145,7 @@ def _stage1(args) -> int:
             )
     finally:
         shutdown(info)
-    return 0
+    return exit_code(state)
 
 
 def _stage2(args) -> int:
@@ -158,11 +178,9 @@ def _stage2(args) -> int:
         # model.token_split=N picks others (any divisor of the token grid's side)
         cfg.model.token_split = stage1.cfg.token_split
     cfg.model.codebook_size = stage1.cfg.codebook_size
-    try:
-        cfg.model.validate()
-    except ValueError as e:
-        raise Gina3dError(f"model config: {e}") from None
+    validate_configs(cfg)
     run_dir = Path(args.out)
+    check_writable(run_dir, "--out")
     if run_dir.resolve() == stage1_run:
         raise Gina3dError(f"--out {run_dir}: is the stage-1 run; give stage 2 its own directory")
     saved = run_dir / "config.yaml"
@@ -196,7 +214,15 @@ def _stage2(args) -> int:
             )
     finally:
         shutdown(info)
-    return 0
+    return exit_code(state)
+
+
+def exit_code(state: dict) -> int:
+    """0 for a run that finished (steps or time budget); 130 after Ctrl-C and 143 after
+    SIGTERM (the final checkpoint is written either way), so a scheduler can tell."""
+    if state.get("stop_reason") != "interrupted":
+        return 0
+    return 143 if state.get("signal") == "SIGTERM" else 130
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -27,7 +27,13 @@ from gina3d.data.frame import Frame
 from gina3d.data.frame_io import save_frame
 from gina3d.data.patches import PatchConfig, extract_frame_patches
 from gina3d.data.schema import SCHEMA_VERSION
-from gina3d.data.shards import FORMAT, finished_shard, shard_name, write_shard
+from gina3d.data.shards import (
+    FORMAT,
+    finished_shard,
+    remove_stale_temporaries,
+    shard_name,
+    write_shard,
+)
 from gina3d.errors import Gina3dError
 
 SPLITS = ("train", "val", "test")
@@ -159,6 +165,7 @@ def build_dataset(source: SceneSource, out: str | os.PathLike, cfg: BuildConfig,
 
     splits = assign_splits(source.scene_ids(), cfg.split_fractions, seed)
     plan = plan_shards(splits, cfg.scenes_per_shard)
+    remove_stale_temporaries(root)  # of a killed build: the shards are written again
     done = {name: finished_shard(root, name) for name, _, _ in plan}
     todo = [(source, cfg, root, n, sp, sc) for n, sp, sc in plan if done[n] is None]
     start = time.time()

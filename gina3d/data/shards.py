@@ -100,6 +100,15 @@ def write_shard(
     return info
 
 
+def remove_stale_temporaries(root: Path) -> int:
+    """Delete the half-written ``shards/.*.tmp`` files a killed build left (a resumed build
+    writes those shards again); returns how many."""
+    stale = list((Path(root) / "shards").glob(".*.tmp"))
+    for f in stale:
+        f.unlink(missing_ok=True)
+    return len(stale)
+
+
 def finished_shard(root: Path, name: str) -> dict | None:
     """The sidecar of a completely written shard, or None if it must be (re)built."""
     side, path = root / f"{name}.json", root / f"{name}.parquet"
@@ -121,20 +130,39 @@ def load_manifest(root: str | os.PathLike) -> dict:
         raise Gina3dError(f"{root}: no such dataset directory")
     path = root / "manifest.json"
     if not path.exists():
+        if not root.is_dir():
+            raise Gina3dError(f"{root}: not a directory")
+        if not (root / "shards").is_dir():
+            raise Gina3dError(
+                f"{root}: not a gina3d dataset (no manifest.json); build one with "
+                "gina3d synth --out DIR or gina3d waymo --out DIR"
+            )
         raise Gina3dError(
             f"{path}: missing; the build did not finish (re-run the same command to resume)"
         )
     try:
         manifest = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as e:
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as e:
         raise Gina3dError(f"{path}: not valid JSON ({e})") from None
-    if manifest.get("format") != FORMAT:
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise Gina3dError(f"{path}: not a gina3d patch dataset manifest")
     version = manifest.get("schema_version")
     if version != SCHEMA_VERSION:
         raise Gina3dError(
             f"{path}: schema version {version}, this gina3d reads version {SCHEMA_VERSION}"
         )
+    shards = manifest.get("shards")
+    fields = {"path": str, "split": str, "num_rows": int, "bytes": int}
+    if not isinstance(shards, list) or not all(
+        isinstance(info, dict) and all(isinstance(info.get(k), t) for k, t in fields.items())
+        for info in shards
+    ):
+        raise Gina3dError(
+            f"{path}: damaged (needs a 'shards' list of objects with "
+            f"{', '.join(fields)}); rebuild the dataset"
+        )
+    if not isinstance(manifest.get("resolution"), int):
+        raise Gina3dError(f"{path}: damaged (no integer 'resolution'); rebuild the dataset")
     return manifest
 
 

@@ -1,6 +1,6 @@
 """What ``gina3d demo`` builds: its sample sets, sizes, presets and time budgets.
 
-``demo_settings(fast=False)`` is the full demo (budgeted for 15 minutes on 2 CPU cores);
+``demo_settings(fast=False)`` is the full demo (about 10 minutes on 2 CPU cores);
 ``demo_settings(fast=True)`` shrinks everything to seconds for tests. The settings are pinned
 in ``DIR/.done/settings.json``: a re-run into the same directory must use the same ones.
 """
@@ -57,7 +57,7 @@ class DemoSettings:
 
 
 def demo_settings(fast: bool, fid_network: str = "default") -> DemoSettings:
-    """The full demo (budgeted for 15 minutes on 2 CPU cores) or the ``--fast`` one."""
+    """The full demo (about 10 minutes on 2 CPU cores) or the ``--fast`` one."""
     if not fast:
         sets = [
             SampleSet("any", 4, [], "unconditional: no class, size or time given"),

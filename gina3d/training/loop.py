@@ -68,6 +68,31 @@ class TrainConfig:
     natively (AVX512-BF16, AMX; ignored elsewhere; CUDA always uses it). Compositing,
     losses and weights stay fp32. docs/performance.md has the measurements."""
 
+    def validate(self) -> None:
+        """Raise ValueError naming the first field out of its range."""
+        at_least = {
+            "batch_size": 1,
+            "warmup_steps": 0,
+            "max_steps": 1,
+            "num_workers": 0,
+            "seed": 0,
+            "log_every": 1,
+            "sample_every": 1,
+            "checkpoint_every": 1,
+            "keep_checkpoints": 1,
+            "max_nonfinite_streak": 1,
+        }
+        for name, low in at_least.items():
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < low:
+                raise ValueError(f"train.{name} must be an integer >= {low}, got {value!r}")
+        for name in ("lr", "lr_disc", "checkpoint_minutes"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"train.{name} must be positive, got {getattr(self, name)!r}")
+        for name in ("weight_decay", "grad_clip"):
+            if not getattr(self, name) >= 0:
+                raise ValueError(f"train.{name} must be >= 0, got {getattr(self, name)!r}")
+
 
 class Task(Protocol):
     modules: dict[str, torch.nn.Module]
@@ -113,8 +138,12 @@ class _Progress:
         self.bar.close()
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (a scheduler pre-empting the job, ``kill``), handled like Ctrl-C."""
+
+
 def _raise_interrupt(signum, frame) -> None:
-    raise KeyboardInterrupt
+    raise Terminated
 
 
 def _to(batch: dict, device: torch.device) -> dict:
@@ -141,7 +170,6 @@ def train(
 ) -> dict:
     """Train until ``max_steps`` or the time budget; returns the final state dict."""
     run_dir = Path(run_dir)
-    log = RunLog(run_dir, enabled=info.is_main)
     gen = torch.Generator().manual_seed(cfg.seed * 7919 + info.rank)
     state = {
         "step": 0,
@@ -151,7 +179,7 @@ def train(
         "images_seen": 0,
         "nonfinite_skipped": 0,
     }
-    latest = ckpt.latest_checkpoint(run_dir)
+    latest = ckpt.latest_checkpoint(run_dir, quarantine=info.is_main)
     if latest is not None:
         ckpt.load_weights(latest, task.modules)
         resume = ckpt.load_resume(latest)
@@ -159,8 +187,10 @@ def train(
             opt.load_state_dict(resume["optimizers"][name])
         gen.set_state(resume["generator"])
         state.update(ckpt.load_state(latest))
+        state.pop("signal", None)  # of the interruption this run resumes from
         if info.is_main:
             print(f"resuming from {latest} (step {state['step']})")
+    log = RunLog(run_dir, enabled=info.is_main, resume_step=state["step"])
 
     sampler = BlockShuffleSampler(dataset.row_groups(), cfg.seed, info.rank, info.world_size)
     if len(sampler) < cfg.batch_size:
@@ -260,8 +290,9 @@ def train(
                 state["batches_in_epoch"] = 0
                 continue
             break
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as e:
         stop_reason = "interrupted"
+        state["signal"] = "SIGTERM" if isinstance(e, Terminated) else "SIGINT"
     finally:
         bar.close()
         if previous is not None:

@@ -1,7 +1,9 @@
 """What a run writes while it trains: metrics.jsonl, TensorBoard events, sample images.
 
 Only the main rank writes. ``metrics.jsonl`` gets one JSON object per logging step
-(``step``, ``time``, and every scalar); readers skip a torn last line after a crash.
+(``step``, ``time``, and every scalar); readers skip a torn last line after a crash. A run
+that resumes from step S first drops the lines of steps after S (they are trained again),
+so each step is logged once.
 """
 
 from __future__ import annotations
@@ -14,15 +16,25 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from gina3d.atomic import atomic_write_bytes
+
 
 class RunLog:
-    def __init__(self, run_dir: str | os.PathLike, enabled: bool = True, tensorboard: bool = True):
+    def __init__(
+        self,
+        run_dir: str | os.PathLike,
+        enabled: bool = True,
+        tensorboard: bool = True,
+        resume_step: int | None = None,
+    ):
         self.dir = Path(run_dir)
         self.enabled = enabled
         self._tb = None
         if not enabled:
             return
         (self.dir / "samples").mkdir(parents=True, exist_ok=True)
+        if resume_step is not None:
+            drop_after(self.dir / "metrics.jsonl", resume_step)
         self._metrics = open(self.dir / "metrics.jsonl", "a", buffering=1)
         if tensorboard:
             try:
@@ -57,6 +69,25 @@ class RunLog:
             self._metrics.close()
             if self._tb is not None:
                 self._tb.close()
+
+
+def drop_after(path: Path, step: int) -> None:
+    """Keep only the lines of ``path`` (metrics.jsonl) logged at ``step`` or before; torn
+    lines go too. Rewritten atomically, and only when something is dropped."""
+    if not path.exists():
+        return
+    keep, dropped = [], False
+    for line in path.read_text().splitlines():
+        try:
+            row = json.loads(line)
+            if int(row["step"]) <= step:
+                keep.append(line)
+                continue
+        except (json.JSONDecodeError, KeyError, TypeError, ValueError):
+            pass
+        dropped = True
+    if dropped:
+        atomic_write_bytes(path, "".join(f"{line}\n" for line in keep).encode())
 
 
 def read_metrics(run_dir: str | os.PathLike) -> list[dict]:

@@ -92,6 +92,24 @@ class LossConfig:
     """Decode the continuous latents for the first this many steps (the codebook still learns
     from them and dead codes restart from them), the quantised ones after."""
 
+    def validate(self) -> None:
+        """Raise ValueError naming the first bad field."""
+        if self.adversarial_kind not in adv.KINDS:
+            raise ValueError(f"loss.adversarial_kind must be one of {adv.KINDS}")
+        if not 0.0 <= self.object_ray_fraction <= 1.0 or self.rays_per_image < 1:
+            raise ValueError("loss.object_ray_fraction must be in [0, 1], rays_per_image >= 1")
+        if self.edge_ray_boost < 0 or self.edge_ray_width < 1:
+            raise ValueError("loss.edge_ray_boost must be >= 0, edge_ray_width >= 1")
+        if self.adversarial_resolution < 4:
+            raise ValueError("loss.adversarial_resolution must be >= 4")
+        weights = (
+            "rgb_l1 rgb_l2 perceptual mask background_opacity lidar_depth distortion codebook "
+            "adversarial r1_gamma"
+        ).split()
+        for name in weights:
+            if not getattr(self, name) >= 0:
+                raise ValueError(f"loss.{name} must be >= 0, got {getattr(self, name)!r}")
+
 
 def sample_pixels(
     positive: Tensor, negative: Tensor, count: int, fraction: float, generator: torch.Generator
@@ -150,12 +168,7 @@ class Stage1Objective:
         cfg: LossConfig,
         feature_net: Callable[[Tensor], Tensor | list[Tensor]] | None = None,
     ) -> None:
-        if cfg.adversarial_kind not in adv.KINDS:
-            raise ValueError(f"LossConfig.adversarial_kind must be one of {adv.KINDS}")
-        if not 0.0 <= cfg.object_ray_fraction <= 1.0 or cfg.rays_per_image < 1:
-            raise ValueError("LossConfig: object_ray_fraction in [0,1], rays_per_image >= 1")
-        if cfg.edge_ray_boost < 0 or cfg.edge_ray_width < 1:
-            raise ValueError("LossConfig: edge_ray_boost >= 0, edge_ray_width >= 1")
+        cfg.validate()
         self.model, self.disc, self.cfg, self.feature_net = model, disc, cfg, feature_net
         self._cache: tuple | None = None  # (step, rgb tensor id, fake, real) for the disc
 

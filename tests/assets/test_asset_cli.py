@@ -67,14 +67,23 @@ def test_sample_same_seed_same_assets_and_given_size(tmp_path, sampled, stage2_r
         (["--size", "4,-1,1"], "positive lengths"),
         (["--time", "noon"], "unknown time of day"),
         (["--n", "0"], "--n must be"),
+        (["--n", "100000000"], "--n must be from 1 to 10000"),
+        (["--seed", "-1"], "--seed must be >= 0"),
+        (["--guidance", "-5"], "--guidance must be >= 0"),
+        (["--steps", "-5"], "--steps must be >= 1"),
+        (["--size", "-1,2,3"], "positive lengths"),
         (["--mesh-format", "fbx"], "unknown mesh format"),
+        (["--out", "FILE/o"], "is a file, not a directory"),
     ],
 )
 def test_sample_bad_input(tmp_path, stage2_run, capsys, extra, message):
+    (tmp_path / "FILE").write_text("x")
+    extra = [str(tmp_path / e) if e == "FILE/o" else e for e in extra]
     args = ["--run", str(stage2_run), "--out", str(tmp_path / "o"), *FAST, *extra]
     assert sample_main(args) == 2
     err = capsys.readouterr().err
     assert message in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "o").exists() and (tmp_path / "FILE").read_text() == "x"
 
 
 def test_sample_needs_a_stage2_run(tmp_path, stage1_run, capsys):
@@ -118,6 +127,18 @@ def test_reconstruct_patch_and_image(tmp_path, stage1_run, box_data, capsys):
     assert recon_main(["--run", str(stage1_run), str(tmp_path / "x.png"), *FAST]) == 2
     assert recon_main(["--run", str(stage1_run), "train:0", "--variations", "2", *FAST]) == 2
     assert "needs a stage-2 run" in capsys.readouterr().err
+    # a .webp is an image; a file of another kind is told so, not "not a patch"
+    Image.open(image).save(tmp_path / "car.webp", lossless=True)
+    webp = ["--run", str(stage1_run), str(tmp_path / "car.webp"), "--out", str(tmp_path / "w")]
+    assert recon_main([*webp, *FAST]) == 0
+    (tmp_path / "car.heic").write_bytes(b"\x00" * 16)
+    assert recon_main(["--run", str(stage1_run), str(tmp_path / "car.heic"), *FAST]) == 2
+    err = capsys.readouterr().err
+    assert "does not read as an image" in err and "webp" in err
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    assert recon_main(["--run", str(stage1_run), "train:0", "--out", str(blocker), *FAST]) == 2
+    assert "is a file, not a directory" in capsys.readouterr().err
 
 
 def test_reconstruct_variation_curve(tmp_path, stage2_run):
@@ -207,3 +228,59 @@ def test_edit(tmp_path, sampled, capsys):
     capsys.readouterr()
     assert edit_main([*args, "--out", str(tmp_path / "i")]) == 2
     assert "no decoder config hash" in capsys.readouterr().err
+
+
+def test_edit_refuses_assets_of_other_decoder_weights(tmp_path, sampled, capsys):
+    """Same preset and config hash, other weights (another run or step): refused."""
+    from gina3d.assets.decoder_ref import same_decoder
+
+    a, b = sampled / "asset_000", sampled / "asset_001"
+    assert same_decoder(load_asset(a).decoder, load_asset(b).decoder)
+    assert len(load_asset(a).decoder["weights_sha256"]) == 64
+    shutil.copytree(b, tmp_path / "other")
+    meta = json.loads((tmp_path / "other" / "asset.json").read_text())
+    meta["decoder"]["weights_sha256"] = "0" * 64
+    (tmp_path / "other" / "asset.json").write_text(json.dumps(meta))
+    args = ["--a", str(a), "--b", str(tmp_path / "other"), "--planes", "xy"]
+    assert edit_main([*args, "--out", str(tmp_path / "e"), *FAST]) == 2
+    err = capsys.readouterr().err
+    assert "different stage-1 weights" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "e").exists()
+    # assets from before weight hashes: the checkpoint and step decide
+    old_a = {k: v for k, v in load_asset(a).decoder.items() if k != "weights_sha256"}
+    old_b = {**old_a, "step": (old_a["step"] or 0) + 1}
+    assert same_decoder(old_a, dict(old_a)) and not same_decoder(old_a, old_b)
+
+
+def test_outputs_that_cannot_be_written_are_refused_first(
+    tmp_path, stage1_run, stage2_run, sampled, box_data, capsys
+):
+    """Every command that writes checks its destination before the work (one line, exit 2,
+    nothing written); a run directory under a file stands for an unwritable one."""
+    from gina3d.cli.encode import main as encode_main
+    from gina3d.cli.eval import main as eval_main
+    from gina3d.cli.report import main as report_main
+    from gina3d.cli.train import main as train_main
+
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    bad = str(blocker / "out")
+    shutil.copytree(stage1_run, tmp_path / "s1")
+    shutil.rmtree(tmp_path / "s1" / "eval", ignore_errors=True)
+    (tmp_path / "s1" / "eval").write_text("a file where eval/ goes")
+    shutil.rmtree(tmp_path / "s1" / "tokens", ignore_errors=True)
+    (tmp_path / "s1" / "tokens").write_text("a file where tokens/ goes")
+    a, b = sampled / "asset_000", sampled / "asset_001"
+    calls = [
+        (train_main, ["stage2", "--run", str(stage1_run), "--preset", "tiny", "--out", bad]),
+        (edit_main, ["--a", str(a), "--b", str(b), "--planes", "xy", "--out", bad]),
+        (report_main, ["--run", str(stage1_run), "--out", str(blocker / "r.html")]),
+        (encode_main, ["--run", str(tmp_path / "s1"), "--data", str(box_data)]),
+        (eval_main, ["recon", "--run", str(tmp_path / "s1"), "--data", str(box_data),
+                     "--split", "train", "--threads", "1"]),
+    ]  # fmt: skip
+    for main, args in calls:
+        assert main(args) == 2, args
+        err = capsys.readouterr().err
+        assert len(err.strip().splitlines()) == 1 and "is a file, not a directory" in err, err
+    assert blocker.read_text() == "x"

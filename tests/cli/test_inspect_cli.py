@@ -66,7 +66,7 @@ def one_line_error(capsys, code, *needles):
 
 def test_bad_inputs_give_one_line_errors(dataset, tmp_path, capsys):
     one_line_error(capsys, inspect_main([str(tmp_path / "nope")]), "nope", "no such dataset")
-    one_line_error(capsys, inspect_main([str(tmp_path)]), "manifest.json", "did not finish")
+    one_line_error(capsys, inspect_main([str(tmp_path)]), "manifest.json", "not a gina3d dataset")
     one_line_error(capsys, synth_main(["--out", str(tmp_path / "x"), "--scenes", "0"]), "scenes")
     with pytest.raises(SystemExit) as e:
         synth_main(["--out", str(tmp_path / "x"), "--scenes", "many"])

@@ -111,3 +111,20 @@ def test_cli_box_needs_an_asset(tmp_path, dataset, capsys):
         args = ["--frames", str(dataset), "--frame", "scene-00000:0", "--out", str(tmp_path)]
         compose_main([*args, "--box", "1,2,3,4"])
     assert e.value.code == 2 and "must follow an --asset" in capsys.readouterr().err
+
+
+def test_cli_warns_for_an_asset_with_no_visible_pixel(tmp_path, dataset, asset_dir, capsys):
+    out = tmp_path / "far"
+    args = ["--frames", str(dataset), "--frame", "scene-00000:0", "--camera", "FRONT"]
+    args += ["--asset", str(asset_dir), "--box", "400,0,0.75,0", "--out", str(out)]
+    assert compose_main(args) == 0
+    captured = capsys.readouterr()
+    summary = json.loads((out / "compose.json").read_text())
+    assert summary["assets"][0]["status"] == "ok"
+    assert summary["assets"][0]["pixels"]["visible"] == 0
+    assert "in view but 0 pixels visible" in captured.err
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    args[-1] = str(blocker / "o")
+    assert compose_main(args) == 2
+    assert "is a file, not a directory" in capsys.readouterr().err

@@ -109,8 +109,11 @@ def test_killed_build_leaves_no_readable_dataset_and_resumes(tmp_path):
     assert not list(root.glob("shards/.*tmp"))  # no temporary half-files left behind
     done_before = sorted(p.name for p in root.glob("shards/*.parquet"))
     assert done_before  # shards finished before the crash are kept
+    killed = root / "shards" / ".train-00002.parquet.k1ll3d.tmp"  # what SIGKILL leaves
+    killed.write_bytes(b"PAR1")
     CountingSource.calls = []
     manifest = build_dataset(CountingSource(6), root, CFG, seed=0)
+    assert not list(root.glob("shards/.*tmp"))  # the resumed build removed it
     # only the scenes of unfinished shards were rebuilt
     assert 0 < len(CountingSource.calls) < 6
     assert manifest["num_patches"] == len(PatchDataset(root, split=None))
@@ -173,3 +176,35 @@ def test_unwritable_output_file_in_the_way(tmp_path):
     blocker.write_text("x")
     with pytest.raises(Gina3dError, match="not writable"):
         build_dataset(BoxWorldSource(2), blocker / "ds", CFG, seed=0)
+
+
+@pytest.mark.parametrize(
+    "manifest, message",
+    [
+        ("[1, 2]", "not a gina3d patch dataset manifest"),
+        (lambda m: {k: v for k, v in m.items() if k != "shards"}, "needs a 'shards' list"),
+        (lambda m: {**m, "shards": {"a": 1}}, "needs a 'shards' list"),
+        (lambda m: {**m, "shards": [{"path": 3}]}, "needs a 'shards' list"),
+        (lambda m: {**m, "resolution": "64"}, "no integer 'resolution'"),
+    ],
+)
+def test_damaged_manifests_are_one_line_errors(tmp_path, dataset, manifest, message):
+    import shutil
+
+    root = tmp_path / "copy"
+    shutil.copytree(dataset, root)
+    m = json.loads((root / "manifest.json").read_text())
+    text = manifest if isinstance(manifest, str) else json.dumps(manifest(m))
+    (root / "manifest.json").write_text(text)
+    for read in (load_manifest, PatchDataset, dataset_stats):
+        with pytest.raises(Gina3dError, match=message):
+            read(root)
+
+
+def test_a_directory_that_is_no_dataset_is_told_so(tmp_path):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(Gina3dError, match="not a gina3d dataset .* gina3d synth --out DIR"):
+        load_manifest(tmp_path / "empty")
+    (tmp_path / "empty" / "shards").mkdir()  # a build that did not finish
+    with pytest.raises(Gina3dError, match="the build did not finish"):
+        load_manifest(tmp_path / "empty")

@@ -92,5 +92,61 @@ def test_no_checkpoint_is_none_and_dangling_pointer_is_an_error(tmp_path):
     assert ckpt.latest_checkpoint(tmp_path) is None
     (tmp_path / "checkpoints").mkdir()
     (tmp_path / "checkpoints" / "latest").write_text("step-00000009\n")
-    with pytest.raises(Gina3dError, match="incomplete or missing"):
+    with pytest.raises(Gina3dError, match=r"no readable checkpoint \(step-00000009 \(missing\)\)"):
         ckpt.latest_checkpoint(tmp_path)
+
+
+def _three_checkpoints(tmp_path):
+    net = torch.nn.Linear(3, 2)
+    opt = torch.optim.AdamW(net.parameters())
+    for step in (1, 2, 3):
+        resume = {"optimizers": {"model": opt.state_dict()}}
+        ckpt.save_checkpoint(tmp_path, step, {"model": net}, {"kind": "x"}, resume, {"step": step})
+    return tmp_path / "checkpoints"
+
+
+@pytest.mark.parametrize(
+    "damage, why",
+    [
+        (lambda d: (d / "resume.pt").write_bytes((d / "resume.pt").read_bytes()[:40]), "damaged"),
+        (lambda d: (d / "state.json").write_text("{not json"), "unreadable state.json"),
+        (lambda d: (d / "model.safetensors").write_bytes(b"\x00" * 4), "damaged"),
+        (lambda d: (d / "resume.pt").unlink(), "resume.pt missing"),
+    ],
+)
+def test_a_damaged_newest_checkpoint_falls_back_and_is_kept(tmp_path, capsys, damage, why):
+    root = _three_checkpoints(tmp_path)
+    damage(root / "step-00000003")
+    assert ckpt.latest_checkpoint(tmp_path).name == "step-00000002"  # a reader: skips it
+    err = capsys.readouterr().err
+    assert "skipping step-00000003" in err and why in err and "using step-00000002" in err
+    assert (root / "step-00000003").is_dir()  # a reader renames nothing
+    assert ckpt.latest_checkpoint(tmp_path, quarantine=True).name == "step-00000002"
+    assert (root / "step-00000003.damaged").is_dir() and not (root / "step-00000003").exists()
+    # later saves never rotate the kept one away
+    net = torch.nn.Linear(3, 2)
+    for step in (3, 4, 5, 6):
+        ckpt.save_checkpoint(tmp_path, step, {"model": net}, {"kind": "x"}, {}, {"step": step})
+    assert (root / "step-00000003.damaged").is_dir()
+    assert ckpt.latest_checkpoint(tmp_path).name == "step-00000006"
+
+
+def test_latest_naming_a_missing_checkpoint_falls_back(tmp_path, capsys):
+    root = _three_checkpoints(tmp_path)
+    (root / "latest").write_text("step-00000007\n")
+    assert ckpt.latest_checkpoint(tmp_path).name == "step-00000003"
+    assert "step-00000007 (missing)" in capsys.readouterr().err
+    for d in root.glob("step-*"):
+        (d / "state.json").write_text("")
+    with pytest.raises(Gina3dError, match="no readable checkpoint"):
+        ckpt.latest_checkpoint(tmp_path)
+
+
+def test_unreadable_resume_and_state_are_one_line_errors(tmp_path):
+    root = _three_checkpoints(tmp_path)
+    (root / "step-00000003" / "resume.pt").write_bytes(b"PK\x03\x04")
+    with pytest.raises(Gina3dError, match="resume.pt: unreadable"):
+        ckpt.load_resume(root / "step-00000003")
+    (root / "step-00000003" / "state.json").write_text("[1, 2]")
+    with pytest.raises(Gina3dError, match="state.json: has no step"):
+        ckpt.load_state(root / "step-00000003")

@@ -133,4 +133,44 @@ def test_sigterm_stops_cleanly_with_a_final_checkpoint(dataset, tmp_path):
     cfg = TrainConfig(**{**CFG.__dict__, "max_steps": 100, "checkpoint_every": 1000})
     state = train(Terminated(), dataset, cfg, tmp_path, DistInfo())
     assert state["stop_reason"] == "interrupted" and state["step"] == 3  # step 3 never ran
+    assert state["signal"] == "SIGTERM"
     assert (tmp_path / "checkpoints" / "latest").read_text().strip() == "step-00000003"
+    from gina3d.cli.train import exit_code
+
+    assert exit_code(state) == 143 and exit_code({**state, "signal": "SIGINT"}) == 130
+    assert exit_code({"stop_reason": "max_steps"}) == exit_code({"stop_reason": "time_budget"}) == 0
+    # resumed and finished: the old signal is gone
+    cfg = TrainConfig(**{**CFG.__dict__, "max_steps": 5, "checkpoint_every": 1000})
+    state = train(MeanColour(), dataset, cfg, tmp_path, DistInfo())
+    assert state["stop_reason"] == "max_steps" and "signal" not in state
+
+
+def test_steps_trained_again_after_a_resume_are_logged_once(dataset, tmp_path):
+    """metrics.jsonl of a run resumed from an older checkpoint has each step once."""
+    import shutil
+
+    cfg = TrainConfig(**{**CFG.__dict__, "max_steps": 8, "log_every": 1, "checkpoint_every": 4})
+    train(MeanColour(), dataset, cfg, tmp_path, DistInfo())
+    root = tmp_path / "checkpoints"
+    shutil.rmtree(root / "step-00000008")  # as if killed after logging steps 5..8
+    (root / "latest").write_text("step-00000004\n")
+    with open(tmp_path / "metrics.jsonl", "a") as f:
+        f.write('{"step": 9, "lo')  # and a torn line
+    state = train(MeanColour(), dataset, cfg, tmp_path, DistInfo())
+    assert state["step"] == 8
+    steps = [row["step"] for row in read_metrics(tmp_path)]
+    assert steps == list(range(1, 9))
+
+
+def test_a_damaged_newest_checkpoint_resumes_from_the_one_before(dataset, tmp_path, capsys):
+    cfg = TrainConfig(**{**CFG.__dict__, "max_steps": 4, "checkpoint_every": 2})
+    train(MeanColour(), dataset, cfg, tmp_path, DistInfo())
+    root = tmp_path / "checkpoints"
+    resume = root / "step-00000004" / "resume.pt"
+    resume.write_bytes(resume.read_bytes()[:100])  # truncated
+    cfg = TrainConfig(**{**CFG.__dict__, "max_steps": 6, "checkpoint_every": 2})
+    state = train(MeanColour(), dataset, cfg, tmp_path, DistInfo())
+    out = capsys.readouterr()
+    assert "skipping step-00000004" in out.err and "resuming from" in out.out
+    assert "step-00000002 (step 2)" in out.out and state["step"] == 6
+    assert (root / "step-00000004.damaged" / "resume.pt").stat().st_size == 100

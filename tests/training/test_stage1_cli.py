@@ -83,6 +83,40 @@ def test_bad_input(data, tmp_path, capsys):
     assert eval_main(["recon", "--run", str(tmp_path / "nothing"), "--data", str(data)]) == 2
 
 
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (
+            ["--set", "train.batch_size=-4"],
+            "train config: train.batch_size must be an integer >= 1",
+        ),
+        (["--set", "train.lr=-1"], "train config: train.lr must be positive"),
+        (["--steps", "-5"], "train config: train.max_steps must be an integer >= 1"),
+        (["--set", "model.image_size=32"], "model.image_size=32: the patches of"),
+        (["--set", "loss.rays_per_image=0"], "loss config: loss.object_ray_fraction"),
+        (["--set", "loss.mask=-1"], "loss config: loss.mask must be >= 0"),
+    ],
+)
+def test_bad_settings_are_one_line_errors_and_write_nothing(data, tmp_path, capsys, extra, message):
+    out = tmp_path / "r"
+    args = ["stage1", "--data", str(data), "--preset", "tiny", "--out", str(out), *extra]
+    assert train_main(args) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err, err
+    assert not out.exists()
+
+
+def test_an_output_that_cannot_be_written_is_refused_before_training(data, tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    out = blocker / "run"
+    args = ["stage1", "--data", str(data), "--preset", "tiny", "--out", str(out)]
+    assert train_main(args) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "is a file, not a directory" in err
+    assert blocker.read_text() == "not a directory"
+
+
 def test_two_cpu_processes_with_gloo(data, tmp_path):
     torchrun = [
         sys.executable,

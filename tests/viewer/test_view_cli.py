@@ -23,7 +23,7 @@ pytest.importorskip("viser")
         (["--data", "{data}", "--port", "70000"], "--port must be in 0..65535"),
         (["--data", "{data}", "--live-size", "2"], "--live-size"),
         (["--data", "{data}", "--serve-seconds", "0"], "--serve-seconds must be positive"),
-        (["--data", "{tmp}"], "manifest.json: missing"),
+        (["--data", "{tmp}"], "not a gina3d dataset (no manifest.json)"),
         (["--port", "eighty"], "invalid int value"),
     ],
 )

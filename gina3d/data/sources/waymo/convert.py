@@ -23,7 +23,7 @@ from gina3d.atomic import atomic_write_json
 from gina3d.data.build import SPLITS, assign_splits, make_manifest, plan_shards
 from gina3d.data.filters import FilterCounts
 from gina3d.data.schema import SCHEMA_VERSION
-from gina3d.data.shards import finished_shard, write_shard
+from gina3d.data.shards import finished_shard, remove_stale_temporaries, write_shard
 from gina3d.data.sources.waymo.layout import Layout
 from gina3d.errors import Gina3dError
 
@@ -182,6 +182,7 @@ def convert_dataset(kind: str, layout: Layout, out, task_cfg, cfg: ConvertConfig
     else:
         splits = assign_splits(layout.segments, cfg.split_fractions, cfg.seed)
     plan = plan_shards(splits, 1)
+    remove_stale_temporaries(root)  # of a killed build: the shards are written again
     done = {name: finished_shard(root, name) for name, _, _ in plan}
     todo = [(kind, layout, task_cfg, root, n, sp, sc[0]) for n, sp, sc in plan if done[n] is None]
     start = time.time()
