@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from gina3d.data.sources.synthetic.lighting import apply_sensor, sample_lighting
+from gina3d.data.render.lighting import apply_sensor, sample_lighting
 from gina3d.data.sources.synthetic.pedestrians import sample_pedestrian
-from gina3d.data.sources.synthetic.raster import Draw, default_renderer
+from gina3d.data.render.raster import Draw, default_renderer
 from gina3d.data.sources.synthetic.street import SEMANTIC
 from gina3d.data.sources.synthetic.vehicles import VEHICLE_TYPES, sample_vehicle
 from gina3d.data.sources.synthetic.world import SynthConfig, SyntheticSource

@@ -58,7 +58,7 @@ def frame_camera(frame: Frame, name: str) -> CameraImage:
 def lidar_spec_for(frame: Frame, frame_file: str | os.PathLike | None = None):
     """The synthetic rig's LidarSpec of a synthetic frame (azimuth count from the dataset's
     ``build.json`` when found beside ``frames/``), else None (e.g. Waymo frames)."""
-    from gina3d.data.sources.synthetic.rig import LidarSpec
+    from gina3d.geometry.lidar_spec import LidarSpec
 
     if frame.source != "synthetic":
         return None

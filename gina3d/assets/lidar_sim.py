@@ -156,7 +156,7 @@ def simulate_lidar(
     where Waymo's top LiDAR does). ``threshold`` overrides ``cfg.threshold``.
     """
     from gina3d.assets.frame_camera import lidar_spec_for
-    from gina3d.data.sources.synthetic.rig import LidarSpec
+    from gina3d.geometry.lidar_spec import LidarSpec
 
     cfg = cfg or LidarSimConfig()
     if threshold is not None:

@@ -4,7 +4,7 @@ Cameras (OpenCV, docs/conventions.md) look at the box centre from a circle about
 object's z axis. ``look_at_camera`` places the first one at azimuth ``start_deg`` (measured
 counter-clockwise from the object's +x, its front, seen from above; 0 = in front, 90 = on
 its left) and ``elevation_deg`` above the horizontal plane through the box centre; the
-others come from ``evaluation.novel_views.orbit_cameras`` (same distance, elevation and
+others come from ``geometry.cameras.orbit_cameras`` (same distance, elevation and
 intrinsics, rotated about z). Every view uses a fixed vertical field of view
 ``FOV_DEG`` (focal length ``(H / 2) / tan(fov / 2)``, square pixels, principal point at
 the image centre) and a distance at which the box's bounding sphere fills the image with a
@@ -13,7 +13,6 @@ small margin, so an asset of any size fills its frames the same way.
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Sequence
 
@@ -23,53 +22,34 @@ from torch import Tensor
 
 from gina3d.atomic import atomic_write
 from gina3d.errors import Gina3dError
-from gina3d.evaluation.novel_views import orbit_cameras
-from gina3d.geometry.transforms import invert
+from gina3d.geometry.cameras import (
+    ELEVATION_DEG,
+    FOV_DEG,
+    MARGIN,
+    START_DEG,
+    fit_distance,
+    focal_length,
+    look_at_camera,
+    orbit_cameras,
+)
 
-FOV_DEG = 30.0
-ELEVATION_DEG = 20.0
-START_DEG = 30.0
-MARGIN = 1.05
+__all__ = [
+    "BACKGROUND",
+    "ELEVATION_DEG",
+    "FOV_DEG",
+    "MARGIN",
+    "START_DEG",
+    "composite",
+    "fit_distance",
+    "focal_length",
+    "look_at_camera",
+    "render_turntable",
+    "save_turntable",
+    "strip",
+    "turntable_cameras",
+]
+
 BACKGROUND = (1.0, 1.0, 1.0)
-
-
-def focal_length(image_size: int, fov_deg: float = FOV_DEG) -> float:
-    """Focal length in pixels of a square image of ``image_size`` with vertical fov."""
-    return (image_size / 2.0) / math.tan(math.radians(fov_deg) / 2.0)
-
-
-def fit_distance(box_size, fov_deg: float = FOV_DEG, margin: float = MARGIN) -> float:
-    """Camera distance (m) at which the box's bounding sphere fits the field of view."""
-    radius = float(np.linalg.norm(np.asarray(box_size, dtype=np.float64))) / 2.0
-    return margin * radius / math.sin(math.radians(fov_deg) / 2.0)
-
-
-def look_at_camera(
-    box_size,
-    image_size: int,
-    azimuth_deg: float = START_DEG,
-    elevation_deg: float = ELEVATION_DEG,
-    fov_deg: float = FOV_DEG,
-    distance: float | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """``cam_from_obj`` [4,4] and K [3,3] of a camera looking at the box centre, z up."""
-    if image_size < 1:
-        raise Gina3dError(f"image size must be positive, got {image_size}")
-    d = fit_distance(box_size, fov_deg) if distance is None else float(distance)
-    az, el = math.radians(azimuth_deg), math.radians(elevation_deg)
-    centre = d * np.array([math.cos(el) * math.cos(az), math.cos(el) * math.sin(az), math.sin(el)])
-    forward = -centre / np.linalg.norm(centre)  # camera z
-    right = np.cross(forward, [0.0, 0.0, 1.0])  # camera x
-    if np.linalg.norm(right) < 1e-9:
-        raise Gina3dError(f"elevation {elevation_deg} deg: camera looks straight along z")
-    right /= np.linalg.norm(right)
-    down = np.cross(forward, right)  # camera y
-    obj_from_cam = np.eye(4)
-    obj_from_cam[:3, :3] = np.stack([right, down, forward], axis=1)
-    obj_from_cam[:3, 3] = centre
-    f = focal_length(image_size, fov_deg)
-    K = np.array([[f, 0.0, image_size / 2.0], [0.0, f, image_size / 2.0], [0.0, 0.0, 1.0]])
-    return invert(obj_from_cam), K
 
 
 def turntable_cameras(

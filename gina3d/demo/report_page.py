@@ -7,14 +7,25 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from gina3d.demo.console import fmt_s
 from gina3d.evaluation.report import embed_image
 from gina3d.evaluation.report import escape as _e
 
-if TYPE_CHECKING:
-    from gina3d.demo.pipeline import Demo
+
+class Demo(Protocol):
+    """What the page reads of a demo run (``gina3d.demo.pipeline.Demo`` has it)."""
+
+    s: object  # DemoSettings
+    out: Path
+    logs: Path
+    run1: Path
+    run2: Path
+    assets: Path
+    PHASES: tuple
+    LABELS: dict
+    timings: dict
 
 
 def _num(v) -> str:

@@ -26,64 +26,30 @@ same camera, so metrics compare like with like.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
-from gina3d.data.sources.synthetic.mesh import Mesh
 from gina3d.errors import Gina3dError
-from gina3d.geometry.cameras import intrinsics_matrix
-from gina3d.geometry.transforms import rot_z
+from gina3d.geometry.cameras import (
+    DEFAULT_AZIMUTHS_DEG,
+    intrinsics_K,
+    orbit_cameras,
+    recentred_intrinsics,
+)
+from gina3d.geometry.mesh import Mesh
 
-DEFAULT_AZIMUTHS_DEG = (90.0, 180.0, 270.0)
+__all__ = [
+    "DEFAULT_AZIMUTHS_DEG",
+    "gt_silhouette",
+    "intrinsics_K",
+    "load_mesh",
+    "mesh_path",
+    "orbit_cameras",
+    "recentred_intrinsics",
+]
+
 SUPERSAMPLE = 4
-
-
-def intrinsics_K(intrinsics: np.ndarray) -> np.ndarray:
-    """K [3,3] from ``(fx, fy, cx, cy)`` [4], or K itself when given [3,3]."""
-    k = np.asarray(intrinsics, dtype=np.float64)
-    if k.shape == (3, 3):
-        return k.copy()
-    return intrinsics_matrix(*k.reshape(4))
-
-
-def recentred_intrinsics(
-    K: np.ndarray, cam_from_obj: np.ndarray, width: int, height: int
-) -> np.ndarray:
-    """K [3,3] with the same focal lengths whose principal point puts the box centre (the
-    object origin) at the image centre ``(width / 2, height / 2)``."""
-    K = intrinsics_K(K)
-    c = np.asarray(cam_from_obj, dtype=np.float64)[:3, 3]
-    if c[2] <= 1e-6:
-        raise ValueError(f"box centre is not in front of the camera (camera z = {c[2]:.3f} m)")
-    out = K.copy()
-    out[0, 2] = width / 2.0 - K[0, 0] * c[0] / c[2] - K[0, 1] * c[1] / c[2]
-    out[1, 2] = height / 2.0 - K[1, 1] * c[1] / c[2]
-    return out
-
-
-def orbit_cameras(
-    cam_from_obj: np.ndarray,
-    K: np.ndarray,
-    width: int,
-    height: int,
-    azimuths_deg: Sequence[float] = DEFAULT_AZIMUTHS_DEG,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Novel cameras orbiting the object: ``cam_from_obj`` [V,4,4] and K [V,3,3] (float64).
-
-    ``K`` is the patch camera's K [3,3] or ``(fx, fy, cx, cy)``; ``width``/``height`` the
-    novel images' size (normally the patch resolution). See the module docstring.
-    """
-    cam_from_obj = np.asarray(cam_from_obj, dtype=np.float64)
-    K_new = recentred_intrinsics(K, cam_from_obj, width, height)  # same for every azimuth
-    cams, Ks = [], []
-    for a in azimuths_deg:
-        rz = np.eye(4)
-        rz[:3, :3] = rot_z(-np.radians(float(a)))
-        cams.append(cam_from_obj @ rz)
-        Ks.append(K_new.copy())
-    return np.array(cams).reshape(-1, 4, 4), np.array(Ks).reshape(-1, 3, 3)
 
 
 def gt_silhouette(
@@ -102,7 +68,7 @@ def gt_silhouette(
     image plane is sampled on a finer grid), then averaged over each pixel's block and
     thresholded at 0.5. Needs a headless OpenGL (EGL) context.
     """
-    from gina3d.data.sources.synthetic.raster import Draw, default_renderer
+    from gina3d.data.render.raster import Draw, default_renderer
 
     renderer = renderer or default_renderer()
     s = int(supersample)

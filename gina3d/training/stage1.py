@@ -82,7 +82,7 @@ class Stage1Task:
     @torch.no_grad()
     def sample_grid(self, batch: dict, count: int = 4) -> np.ndarray:
         """Rows of: input | masks | reconstruction | opacity | novel views (90/180/270 deg)."""
-        from gina3d.evaluation.novel_views import orbit_cameras
+        from gina3d.geometry.cameras import orbit_cameras
 
         self.model.eval()
         n = min(count, batch["rgb"].shape[0])

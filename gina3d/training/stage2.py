@@ -73,7 +73,7 @@ def view_camera(
     """Cameras looking at the box centre: K [B,3,3], cam_from_obj [B,4,4] (OpenCV), one per
     box, from ``gina3d.assets.turntable.look_at_camera`` (azimuth 0 on the object's +x axis,
     90 on its left; the distance fits the box's bounding sphere in the field of view)."""
-    from gina3d.assets.turntable import look_at_camera
+    from gina3d.geometry.cameras import look_at_camera
 
     cams = [
         look_at_camera(size, image_size, azimuth_deg, elevation_deg, fov_deg)

@@ -18,7 +18,7 @@ import numpy as np
 
 from gina3d.errors import Gina3dError
 from gina3d.viewer.geometry import box_segments, enlarge, heading_segment
-from gina3d.viewer.session import ASSET_ROOT
+from gina3d.viewer.roots import ASSET_ROOT
 
 MAX_DEPTH = 3
 NONE = "(no assets)"

@@ -25,7 +25,7 @@ from gina3d.viewer.geometry import (
     mask_overlay,
     pose_of,
 )
-from gina3d.viewer.session import DATASET_ROOT
+from gina3d.viewer.roots import DATASET_ROOT
 
 SPLIT_ORDER = ("train", "val", "test")
 BOX_COLOUR = (255, 140, 0)

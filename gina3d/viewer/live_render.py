@@ -27,7 +27,7 @@ from gina3d.viewer.geometry import (
     render_shape,
     view_intrinsics,
 )
-from gina3d.viewer.session import ASSET_ROOT
+from gina3d.viewer.roots import ASSET_ROOT
 
 
 class DecoderCache:

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import threading
 
-DATASET_ROOT = "/dataset"
-ASSET_ROOT = "/asset"
+from gina3d.viewer.roots import ASSET_ROOT, DATASET_ROOT
+
+__all__ = ["ASSET_ROOT", "DATASET_ROOT", "ClientSession"]
 
 
 class ClientSession:

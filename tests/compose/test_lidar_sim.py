@@ -10,7 +10,7 @@ from compose.conftest import OCCLUDER_ID, RADIUS, SPHERE_CENTRE, WALL_ID
 
 from gina3d.assets.asset_field import FunctionField
 from gina3d.assets.lidar_sim import LidarSimConfig, first_surface, simulate_lidar
-from gina3d.data.sources.synthetic.rig import LidarSpec
+from gina3d.geometry.lidar_spec import LidarSpec
 from gina3d.geometry.transforms import apply, invert, make_transform
 
 LIDAR_POSE = make_transform(np.eye(3), np.array([0.0, 0.0, 2.0]))  # the box world's LiDAR

@@ -5,7 +5,6 @@ import pytest
 import torch
 import trimesh
 
-from gina3d.data.sources.synthetic.mesh import Mesh
 from gina3d.errors import Gina3dError
 from gina3d.evaluation import chamfer
 from gina3d.evaluation.chamfer import (
@@ -15,6 +14,7 @@ from gina3d.evaluation.chamfer import (
     point_set,
     sample_surface,
 )
+from gina3d.geometry.mesh import Mesh
 
 
 def _brute_force(a: np.ndarray, b: np.ndarray) -> float:

@@ -4,7 +4,6 @@ import numpy as np
 import pytest
 import trimesh
 
-from gina3d.data.sources.synthetic.mesh import Mesh
 from gina3d.errors import Gina3dError
 from gina3d.evaluation.novel_views import (
     gt_silhouette,
@@ -15,6 +14,7 @@ from gina3d.evaluation.novel_views import (
 )
 from gina3d.geometry.boxes import ray_box_intersect
 from gina3d.geometry.cameras import camera_rays, pixel_centres, project
+from gina3d.geometry.mesh import Mesh
 from gina3d.geometry.transforms import apply, invert
 
 RES = 32
@@ -97,7 +97,7 @@ def test_180_view_of_a_unit_box_has_the_same_silhouette():
 
 @pytest.fixture(scope="module")
 def renderer():
-    from gina3d.data.sources.synthetic.raster import Renderer
+    from gina3d.data.render.raster import Renderer
 
     r = Renderer()
     try:

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from gina3d.data.sources.synthetic.lidar import simulate_lidar, simulate_lidar_reference
-from gina3d.data.sources.synthetic.mesh import Mesh
-from gina3d.data.sources.synthetic.rig import LidarSpec
+from gina3d.geometry.lidar_spec import LidarSpec
+from gina3d.geometry.mesh import Mesh
 
 BOX_MIN, BOX_MAX = np.array([6.0, -1.0, 0.0]), np.array([10.0, 1.0, 1.5])
 

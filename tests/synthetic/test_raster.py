@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
-from gina3d.data.sources.synthetic.lighting import Lighting, sample_lighting
-from gina3d.data.sources.synthetic.mesh import Mesh
-from gina3d.data.sources.synthetic.raster import Draw, Renderer
+from gina3d.data.render.lighting import Lighting, sample_lighting
+from gina3d.data.render.raster import Draw, Renderer
 from gina3d.errors import Gina3dError
+from gina3d.geometry.mesh import Mesh
 from gina3d.geometry.transforms import OPENCV_FROM_FLU
 
 W, H = 160, 120

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from gina3d.data.sources.synthetic.lighting import TIMES_OF_DAY, apply_sensor, sample_lighting
+from gina3d.data.render.lighting import TIMES_OF_DAY, apply_sensor, sample_lighting
 from gina3d.data.sources.synthetic.rig import CAMERA_NAMES, LidarSpec, waymo_like_rig
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gina3d.data.sources.synthetic.mesh import Mesh
+from gina3d.geometry.mesh import Mesh
 
 ASSET_CLASSES = ("vehicle", "pedestrian")
 

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gina3d.data.sources.synthetic.mesh import Mesh
-from gina3d.data.sources.synthetic.rig import LidarSpec
+from gina3d.geometry.lidar_spec import LidarSpec
+from gina3d.geometry.mesh import Mesh
 
 _REFLECTIVITY = 0.8
 

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from gina3d.data.sources.synthetic.asset import Asset, centred
-from gina3d.data.sources.synthetic.mesh import Mesh
 from gina3d.data.sources.synthetic.pedestrian_pose import Pose, standing_pose, walking_pose
 from gina3d.data.sources.synthetic.primitives import box, capsule, cone, ellipsoid
+from gina3d.geometry.mesh import Mesh
 from gina3d.geometry.transforms import rot_x, rot_y, rot_z
 
 PEDESTRIAN_KINDS = ("adult", "child")

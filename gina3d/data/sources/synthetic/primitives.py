@@ -21,12 +21,12 @@ import itertools
 import numpy as np
 from numpy.typing import ArrayLike
 
-from gina3d.data.sources.synthetic.mesh import Mesh
 from gina3d.data.sources.synthetic.polygons import (
     offset_polygon,
     polygon_normal,
     triangulate_polygon,
 )
+from gina3d.geometry.mesh import Mesh
 
 
 def _mesh(vertices: ArrayLike, faces: ArrayLike, color: ArrayLike, emissive: ArrayLike | None):

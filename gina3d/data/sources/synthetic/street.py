@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from gina3d.data.sources.synthetic.mesh import Mesh
 from gina3d.data.sources.synthetic.primitives import box, cylinder, ellipsoid, panel
+from gina3d.geometry.mesh import Mesh
 
 SEMANTIC = {
     "sky": 0,

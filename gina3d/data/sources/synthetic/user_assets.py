@@ -43,9 +43,9 @@ import numpy as np
 from PIL import Image
 
 from gina3d.data.sources.synthetic.asset import Asset, centred
-from gina3d.data.sources.synthetic.mesh import Mesh
 from gina3d.data.sources.synthetic.vehicles import typical_vehicle_length
 from gina3d.errors import Gina3dError
+from gina3d.geometry.mesh import Mesh
 
 MESH_SUFFIXES = (".glb", ".gltf", ".obj", ".ply")
 PEDESTRIAN_FOLDERS = ("pedestrian", "pedestrians", "person", "people")

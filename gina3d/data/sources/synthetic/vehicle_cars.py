@@ -16,8 +16,8 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from gina3d.data.sources.synthetic import vehicle_parts as vp
-from gina3d.data.sources.synthetic.mesh import Mesh
 from gina3d.data.sources.synthetic.primitives import box, extruded_profile, frustum
+from gina3d.geometry.mesh import Mesh
 
 BEVEL = 0.06
 

@@ -12,9 +12,9 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from gina3d.data.sources.synthetic import vehicle_parts as vp
-from gina3d.data.sources.synthetic.mesh import Mesh
 from gina3d.data.sources.synthetic.primitives import box, revolve
 from gina3d.data.sources.synthetic.vehicle_truck_parts import chassis_frame, front_cab, rear_end
+from gina3d.geometry.mesh import Mesh
 
 
 def _u(rng: np.random.Generator, lo: float, hi: float) -> float:

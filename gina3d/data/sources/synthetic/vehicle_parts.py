@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
-from gina3d.data.sources.synthetic.mesh import Mesh
 from gina3d.data.sources.synthetic.primitives import box, cylinder, panel
+from gina3d.geometry.mesh import Mesh
 
 GLASS = (0.07, 0.10, 0.14)  # dark bluish tinted glass
 TYRE = (0.035, 0.035, 0.04)

@@ -9,8 +9,8 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from gina3d.data.sources.synthetic import vehicle_parts as vp
-from gina3d.data.sources.synthetic.mesh import Mesh
 from gina3d.data.sources.synthetic.primitives import box, extruded_profile, panel
+from gina3d.geometry.mesh import Mesh
 
 
 def truck_cab(

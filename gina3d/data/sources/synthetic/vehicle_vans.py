@@ -10,9 +10,9 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from gina3d.data.sources.synthetic import vehicle_parts as vp
-from gina3d.data.sources.synthetic.mesh import Mesh
 from gina3d.data.sources.synthetic.primitives import box, extruded_profile, panel
 from gina3d.data.sources.synthetic.vehicle_truck_parts import truck_cab
+from gina3d.geometry.mesh import Mesh
 
 BEVEL = 0.06
 STRIPE_RED = (0.78, 0.05, 0.05)

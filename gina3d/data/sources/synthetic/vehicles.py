@@ -15,7 +15,6 @@ from collections.abc import Callable
 import numpy as np
 
 from gina3d.data.sources.synthetic.asset import Asset, centred
-from gina3d.data.sources.synthetic.mesh import Mesh
 from gina3d.data.sources.synthetic.vehicle_cars import (
     build_hatchback,
     build_pickup,
@@ -32,6 +31,7 @@ from gina3d.data.sources.synthetic.vehicle_heavy import (
     build_trailer,
 )
 from gina3d.data.sources.synthetic.vehicle_vans import build_ambulance, build_bus, build_van
+from gina3d.geometry.mesh import Mesh
 
 Builder = Callable[[np.random.Generator, np.ndarray, np.ndarray], list[Mesh]]
 

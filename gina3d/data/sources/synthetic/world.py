@@ -16,17 +16,17 @@ import numpy as np
 
 from gina3d.atomic import atomic_write_bytes
 from gina3d.data.frame import CameraImage, Frame, ObjectBox
+from gina3d.data.render.lighting import TIMES_OF_DAY, apply_sensor, sample_lighting
+from gina3d.data.render.raster import Draw, default_renderer
 from gina3d.data.sources.synthetic.asset import Asset
 from gina3d.data.sources.synthetic.lidar import simulate_lidar
-from gina3d.data.sources.synthetic.lighting import TIMES_OF_DAY, apply_sensor, sample_lighting
-from gina3d.data.sources.synthetic.mesh import Mesh
 from gina3d.data.sources.synthetic.pedestrians import sample_pedestrian
-from gina3d.data.sources.synthetic.raster import Draw, default_renderer
 from gina3d.data.sources.synthetic.rig import LidarSpec, waymo_like_rig
 from gina3d.data.sources.synthetic.street import SEMANTIC, Street, make_street
 from gina3d.data.sources.synthetic.traffic import SceneObject, make_traffic
 from gina3d.data.sources.synthetic.vehicles import sample_vehicle
 from gina3d.errors import Gina3dError
+from gina3d.geometry.mesh import Mesh
 from gina3d.geometry.transforms import apply, invert, pose_from_xyz_yaw
 
 

@@ -1,4 +1,5 @@
-"""A coloured triangle mesh, the one geometry type of the synthetic world.
+"""A coloured triangle mesh: the synthetic world is built of them, and evaluation reads
+ground-truth meshes into them.
 
 Meshes are triangle soups with per-vertex attributes, so that flat-shaded boxy parts keep
 sharp normals: the renderer computes a face normal per triangle. Coordinates are metres.

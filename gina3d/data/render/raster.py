@@ -19,9 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gina3d.data.sources.synthetic.lighting import Lighting
-from gina3d.data.sources.synthetic.mesh import Mesh
-from gina3d.data.sources.synthetic.raster_shaders import (
+from gina3d.data.render.lighting import Lighting
+from gina3d.data.render.shaders import (
     _FLAT_FS,
     _FLAT_VS,
     _FS,
@@ -30,6 +29,7 @@ from gina3d.data.sources.synthetic.raster_shaders import (
     _VS,
 )
 from gina3d.errors import Gina3dError
+from gina3d.geometry.mesh import Mesh
 
 MAX_POINT_LIGHTS = 16
 SHADOW_SIZE = 1536
