@@ -40,9 +40,16 @@ def fast_demo(tmp_path_factory):
 
 
 def test_fast_demo_writes_every_output(fast_demo):
-    out, _, rc, seconds = fast_demo
+    out, _, rc, _ = fast_demo
     assert rc == 0
-    assert seconds < 90  # about 10 s at one thread on 2 shared cores; < 60 s is the target
+    # fast means step counts, never a time budget: the run's size does not depend on load
+    from gina3d.demo.settings import demo_settings
+
+    fast = demo_settings(fast=True)
+    assert fast.stage1_minutes is None and fast.stage2_minutes is None
+    for run, steps in (("stage1", fast.stage1_steps), ("stage2", fast.stage2_steps)):
+        latest = (out / "runs" / run / "checkpoints" / "latest").read_text().strip()
+        assert latest == f"step-{steps:08d}", run
     assert (out / "data" / "manifest.json").exists()
     assert (out / "contact_sheet.png").exists()
     for run in ("stage1", "stage2"):
@@ -77,9 +84,7 @@ def test_rerun_skips_finished_phases(fast_demo, capfd):
     assert rc == 0
     ckpt = (out / "runs" / "stage1" / "checkpoints" / "latest").read_text()
     capfd.readouterr()
-    t0 = time.time()
     assert demo_cli.main(argv) == 0
-    assert time.time() - t0 < 10
     err = capfd.readouterr().err
     assert err.count("done earlier") == len(demo_cli.Demo.PHASES)
     assert (out / "runs" / "stage1" / "checkpoints" / "latest").read_text() == ckpt

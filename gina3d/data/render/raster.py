@@ -1,4 +1,5 @@
-"""Headless OpenGL rasteriser (moderngl on EGL) for the synthetic cameras.
+"""Headless OpenGL rasteriser (moderngl on EGL) for the synthetic cameras and for
+evaluation's ground-truth silhouettes.
 
 One pass renders linear radiance, instance ids, semantic ids and camera-frame depth into
 multiple render targets. The projection is built from the OpenCV intrinsics K exactly: GL
@@ -10,6 +11,10 @@ and dusk), hemispherical sky/ground ambient, point lights with distance falloff,
 specular lobe, emission, and a sky gradient where nothing is hit. Surfaces are two-sided.
 Textures: uv (s, t) samples ``texture[t * h, s * w]`` (row 0 of the array at t = 0), times
 the vertex colour.
+
+One file of about 450 lines: the GL context, its programs, the shadow pass and the draw
+calls share one piece of state (the context and its cached buffers), which is clearer read
+in one place than split across files; the shader sources live in ``shaders.py``.
 """
 
 from __future__ import annotations
