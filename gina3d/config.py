@@ -76,14 +76,25 @@ def _convert(tp: Any, value: Any, where: str) -> Any:
 
 
 def from_dict(cls: type[T], data: Any, where: str = "") -> T:
-    """Build ``cls`` from plain data; unknown or ill-typed keys raise Gina3dError."""
+    """Build ``cls`` from plain data; unknown or ill-typed keys raise Gina3dError.
+
+    Keys of a removed option, listed in the class's ``RETIRED`` map (name -> (its off
+    value, a note)), are dropped when they hold the off value (configs saved before the
+    removal load as before) and refused with the note otherwise.
+    """
     if not isinstance(data, dict):
         raise Gina3dError(f"config key '{where or '<root>'}': expected a mapping, got {data!r}")
     hints = typing.get_type_hints(cls)
     names = {f.name for f in dataclasses.fields(cls)}
+    retired = getattr(cls, "RETIRED", {})
+    prefix = f"{where}." if where else ""
+    for key in sorted(set(data) & set(retired)):
+        off, note = retired[key]
+        if data[key] != off:
+            raise Gina3dError(f"config key '{prefix}{key}' = {data[key]!r}: {note}")
+    data = {k: v for k, v in data.items() if k not in retired}  # saved at their off value
     unknown = sorted(set(data) - names)
     if unknown:
-        prefix = f"{where}." if where else ""
         raise Gina3dError(
             f"unknown config key '{prefix}{unknown[0]}' (known: {', '.join(sorted(names))})"
         )

@@ -89,6 +89,10 @@ def validate_configs(cfg) -> None:
             getattr(cfg, name).validate()
         except ValueError as e:
             raise Gina3dError(f"{name} config: {e}") from None
+    if getattr(cfg.loss, "perceptual", 0.0) > 0:
+        raise Gina3dError(
+            "loss.perceptual: gina3d train builds no feature network for it; leave it at 0"
+        )
     check = getattr(cfg.loss, "validate", None)
     if check is not None:
         try:

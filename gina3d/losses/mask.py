@@ -10,7 +10,6 @@ they are not observations of the object, which may well continue behind the occl
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 from gina3d.losses.reconstruction import masked_mean
@@ -29,18 +28,3 @@ def mask_bce(opacity: Tensor, target: Tensor, weights: Tensor) -> Tensor:
 def background_opacity(opacity: Tensor, weights: Tensor) -> Tensor:
     """Mean opacity [...] over the weighted (background) rays."""
     return masked_mean(opacity.float(), weights)
-
-
-def mask_outline(mask: Tensor, width: int = 1) -> Tensor:
-    """Band of pixels within ``width`` (Chebyshev distance) of a mask's outline [B,H,W] -> 0/1.
-
-    A pixel is in the band when its (2 width + 1)^2 neighbourhood holds both mask and
-    non-mask pixels; pixels beyond the image border count as neither.
-    """
-    if width < 1:
-        raise ValueError(f"mask_outline: width must be at least 1, got {width}")
-    m = (mask > 0.5).float()[:, None]  # [B,1,H,W]
-    k = 2 * width + 1
-    grown = F.max_pool2d(m, k, stride=1, padding=width)
-    shrunk = -F.max_pool2d(-m, k, stride=1, padding=width)  # pads with -inf: border is neutral
-    return (grown - shrunk)[:, 0]

@@ -7,11 +7,16 @@ about half an hour on two CPU cores. ``tiny_model_config`` is the scale used by 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 
 @dataclass
 class ModelConfig:
     """Sizes and switches of the stage-1 encoder-decoder (GINA-3D, Shen et al. 2023)."""
+
+    RETIRED: ClassVar[dict] = {
+        "semantic_classes": (0, "removed: no loss ever trained it (docs/experiments/README.md)"),
+    }
 
     image_size: int = 64
     """Side H = W of the input object patch in pixels."""
@@ -70,8 +75,6 @@ class ModelConfig:
     """F, feature channels of each plane."""
     field_hidden: int = 64
     """Hidden width of the MLP from tri-plane features to density and colour."""
-    semantic_classes: int = 0
-    """Semantic logits predicted by the field (0 = none)."""
     samples_stratified: int = 24
     """Stratified samples per ray inside the box."""
     samples_importance: int = 16
@@ -92,7 +95,7 @@ class ModelConfig:
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"ModelConfig.{name} must be a positive integer, got {value!r}")
-        for name in ("semantic_classes", "samples_importance"):
+        for name in ("samples_importance",):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 0:
                 raise ValueError(f"ModelConfig.{name} must be an integer >= 0, got {value!r}")

@@ -1,4 +1,4 @@
-"""Radiance field read from a tri-plane: features -> density, colour (, semantic logits).
+"""Radiance field read from a tri-plane: features -> density and colour.
 
 Density is per unit length of the *box-normalised* frame (the box spans 2 units on every
 axis), so a pedestrian and a bus of the same normalised shape share density values; the
@@ -37,12 +37,12 @@ def trunc_exp(x: Tensor) -> Tensor:
 
 
 class TriplaneField(nn.Module):
-    """MLP F -> hidden -> (1 density + 3 colour + S semantic) on summed plane features."""
+    """MLP F -> hidden -> (1 density + 3 colour) on summed plane features."""
 
     def __init__(self, cfg: ModelConfig) -> None:
         super().__init__()
         self.cfg = cfg
-        self.out_channels = 4 + cfg.semantic_classes
+        self.out_channels = 4
         self.mlp = nn.Sequential(
             nn.Linear(cfg.plane_features, cfg.field_hidden),
             nn.ReLU(),
@@ -53,17 +53,14 @@ class TriplaneField(nn.Module):
 
     def forward(self, triplane: Tensor, points: Tensor) -> dict[str, Tensor]:
         """triplane [B,3,F,R,R], normalised points [B,M,3] -> sigma [B,M], rgb [B,M,3]."""
-        raw = self.mlp(sample_triplane(triplane, points))  # [B,M,4+S]
+        raw = self.mlp(sample_triplane(triplane, points))  # [B,M,4]
         return self.activate(raw)
 
     def activate(self, raw: Tensor) -> dict[str, Tensor]:
-        """Raw MLP outputs [...,4+S] -> sigma [...], rgb [...,3] in (0,1), semantic [...,S]."""
+        """Raw MLP outputs [...,4] -> sigma [...], rgb [...,3] in (0,1)."""
         pre = raw[..., 0] + self.cfg.density_bias
         if self.cfg.density_activation == "trunc_exp":
             sigma = trunc_exp(pre)
         else:
             sigma = F.softplus(pre)
-        out = {"sigma": sigma, "rgb": torch.sigmoid(raw[..., 1:4])}
-        if self.cfg.semantic_classes:
-            out["semantic"] = raw[..., 4:]
-        return out
+        return {"sigma": sigma, "rgb": torch.sigmoid(raw[..., 1:4])}

@@ -87,13 +87,6 @@ def _evaluate(field: TriplaneField, triplane: Tensor, o: Tensor, d: Tensor, t: T
     return {k: v.reshape(b, n, s, *v.shape[2:]) for k, v in out.items()}
 
 
-def _colour(out: dict[str, Tensor]) -> Tensor:
-    """Colour and (if any) semantic logits stacked on the last axis [B,N,S,3(+S)]."""
-    if "semantic" in out:
-        return torch.cat([out["rgb"], out["semantic"]], dim=-1)
-    return out["rgb"]
-
-
 def render_rays(
     field: TriplaneField,
     triplane: Tensor,
@@ -104,17 +97,13 @@ def render_rays(
     samples_importance: int,
     generator: torch.Generator | None = None,
     perturb: bool = True,
-    with_weights: bool = False,
     compact: bool = True,
 ) -> dict[str, Tensor]:
     """Render rays [B,N,3] (object frame, unit directions) of boxes [B,3] through ``field``.
 
     Stratified samples are evaluated first; their (detached) weights place
     ``samples_importance`` more samples, evaluated with the same field; all are merged,
-    sorted and composited. Returns rgb [B,N,3], opacity [B,N], depth [B,N] (+ semantic
-    [B,N,S] weighted logits when the field has them). ``with_weights`` adds the compositing
-    weights [B,N,S] and their interval bounds [B,N,S+1] in box-normalised units along the
-    ray (what ``losses.distortion`` takes).
+    sorted and composited. Returns rgb [B,N,3], opacity [B,N], depth [B,N].
 
     ``compact`` (the fast path): rays that miss the box are empty whatever the field says,
     so only the rays that hit it are evaluated (per image, the hits first, as many as the
@@ -142,7 +131,7 @@ def render_rays(
                 _take(x, keep) for x in (o, d, scale, near, far, hit, t)
             )
             u = None if u is None else _take(u, keep)
-    result = _render(field, triplane, o, d, scale, near, far, hit, t, u, with_weights)
+    result = _render(field, triplane, o, d, scale, near, far, hit, t, u)
     if keep is None:
         return result
     return {key: _put(value, keep, n) for key, value in result.items()}
@@ -172,12 +161,11 @@ def _render(
     hit: Tensor,
     t: Tensor,
     u: Tensor | None,
-    with_weights: bool,
 ) -> dict[str, Tensor]:
     """``render_rays`` on normalised rays o, d [B,N,3] with their box intervals [B,N],
     stratified samples t [B,N,S] and importance quantiles u [B,N,S_i] (None: none)."""
     out = _evaluate(field, triplane, o, d, t)
-    sigma, colour = out["sigma"], _colour(out)  # [B,N,S], [B,N,S,3(+S)]
+    sigma, colour = out["sigma"], out["rgb"]  # [B,N,S], [B,N,S,3]
     if u is not None:
         with torch.no_grad():
             coarse = composite(sigma, colour[..., :1], t, near, far, scale)["weights"]
@@ -187,14 +175,8 @@ def _render(
         fine = _evaluate(field, triplane, o, d, t_imp)
         t, order = torch.sort(torch.cat([t, t_imp], dim=-1), dim=-1)  # [B,N,S+S_i]
         sigma = torch.cat([sigma, fine["sigma"]], dim=-1).gather(-1, order)
-        colour = torch.cat([colour, _colour(fine)], dim=-2)
+        colour = torch.cat([colour, fine["rgb"]], dim=-2)
         colour = colour.gather(-2, order[..., None].expand(-1, -1, -1, colour.shape[-1]))
     sigma = sigma * hit[..., None]  # rays that miss the box stay empty
     res = composite(sigma, colour, t, near, far, scale)
-    result = {"rgb": res["rgb"][..., :3], "opacity": res["opacity"], "depth": res["depth"]}
-    if with_weights:
-        result["weights"] = res["weights"]
-        result["bounds"] = interval_bounds(t, near, far) * scale[..., None]
-    if colour.shape[-1] > 3:
-        result["semantic"] = res["rgb"][..., 3:]
-    return result
+    return {"rgb": res["rgb"], "opacity": res["opacity"], "depth": res["depth"]}

@@ -94,14 +94,11 @@ class Stage1Model(nn.Module):
         box_size: Tensor,
         generator: torch.Generator | None = None,
         perturb: bool = True,
-        with_weights: bool = False,
     ) -> dict[str, Tensor]:
         """Rays [B,N,3] (object frame, metres, unit directions), boxes [B,3] -> dict.
 
         rgb [B,N,3] (premultiplied: no background added), opacity [B,N], depth [B,N]
-        (expected metric distance along the ray, 0 where the opacity is 0), and semantic
-        [B,N,S] when ``semantic_classes`` > 0; ``with_weights``: also the compositing
-        weights and interval bounds (``renderer.render_rays``).
+        (expected metric distance along the ray, 0 where the opacity is 0).
         """
         return render_rays(
             self.field,
@@ -113,7 +110,6 @@ class Stage1Model(nn.Module):
             self.cfg.samples_importance,
             generator=generator,
             perturb=perturb,
-            with_weights=with_weights,
         )
 
     def render_image(
@@ -142,14 +138,11 @@ class Stage1Model(nn.Module):
                 parts.setdefault(key, []).append(value)
         b = triplane.shape[0]
         full = {k: torch.cat(v, dim=1) for k, v in parts.items()}
-        result = {
+        return {
             "rgb": full["rgb"].view(b, height, width, 3).permute(0, 3, 1, 2),
             "opacity": full["opacity"].view(b, height, width),
             "depth": full["depth"].view(b, height, width),
         }
-        if "semantic" in full:
-            result["semantic"] = full["semantic"].view(b, height, width, -1).permute(0, 3, 1, 2)
-        return result
 
     def forward(
         self,

@@ -4,9 +4,6 @@ Per image, ``rays_per_image`` pixel rays are drawn with the caller's generator:
 ``object_ray_fraction`` of them from object pixels, the rest from background pixels (and,
 in the naive ablation, occluder pixels). If an image has no pixel of one kind, all its rays
 come from the other; if it has neither, rays are drawn uniformly and carry no weight.
-With ``edge_ray_boost`` > 0, pixels near the object mask's outline (object and background
-side) are drawn more often, so thin parts get rays in proportion to their outline rather
-than their area.
 
 Occlusion handling (``occlusion_aware``): occluder pixels are ignored by every loss (they
 are not observations of the object, which may continue behind the occluder). With it off
@@ -25,14 +22,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 from torch import Tensor
 
 from gina3d.losses import adversarial as adv
-from gina3d.losses.distortion import distortion_loss
 from gina3d.losses.lidar import lidar_depth_l1
-from gina3d.losses.mask import background_opacity, mask_bce, mask_outline
+from gina3d.losses.mask import background_opacity, mask_bce
 from gina3d.losses.reconstruction import masked_mean, perceptual, psnr, rgb_l1, rgb_l2
 from gina3d.models.discriminator import PatchDiscriminator, downsample, with_mask
 from gina3d.models.quantizer import VQOutput
@@ -45,22 +42,25 @@ GREY = 0.5
 class LossConfig:
     """Weights and switches of the stage-1 losses."""
 
+    RETIRED: ClassVar[dict] = {
+        "distortion": (0.0, "removed after measurement (docs/experiments/README.md)"),
+        "edge_ray_boost": (0.0, "removed after measurement (docs/experiments/README.md)"),
+        "edge_ray_width": (1, "removed with edge_ray_boost (docs/experiments/README.md)"),
+    }
+
     rgb_l1: float = 1.0
     """L1 colour error on object rays."""
     rgb_l2: float = 0.0
     """Squared colour error on object rays."""
     perceptual: float = 0.0
-    """Feature-space L1 on full renders (needs a ``feature_net``; ignored without one)."""
+    """Feature-space L1 on full renders; needs a feature network, which ``Stage1Objective``
+    takes as ``feature_net`` (the trainer builds none: leave it at 0)."""
     mask: float = 0.5
     """BCE between rendered opacity and the object mask (object and background rays)."""
     background_opacity: float = 1.0
     """Mean rendered opacity on background rays."""
     lidar_depth: float = 0.1
     """L1 between expected ray distance and LiDAR distance, divided by the box diagonal."""
-    distortion: float = 0.0
-    """Distortion loss (Mip-NeRF 360) on object and background rays: the expected distance
-    between two points of a ray's weight distribution, in box-normalised units; pushes
-    density spread along the line of sight into a surface (losses/distortion.py)."""
     codebook: float = 1.0
     """Weight of the VQ loss (codebook + commitment terms)."""
     adversarial: float = 0.05
@@ -81,11 +81,6 @@ class LossConfig:
     """Pixel rays rendered per image each step."""
     object_ray_fraction: float = 0.6
     """Share of the sampled rays drawn from object pixels."""
-    edge_ray_boost: float = 0.0
-    """Pixels within ``edge_ray_width`` of the object mask's outline are drawn this much more
-    often (weight 1 + boost; 0 = uniform): thin parts (limbs, poles) are all outline."""
-    edge_ray_width: int = 1
-    """Half-width in pixels of the outline band that ``edge_ray_boost`` favours."""
     adversarial_resolution: int = 32
     """Side of the full renders used by the adversarial and perceptual terms."""
     vq_bypass_steps: int = 0
@@ -98,13 +93,11 @@ class LossConfig:
             raise ValueError(f"loss.adversarial_kind must be one of {adv.KINDS}")
         if not 0.0 <= self.object_ray_fraction <= 1.0 or self.rays_per_image < 1:
             raise ValueError("loss.object_ray_fraction must be in [0, 1], rays_per_image >= 1")
-        if self.edge_ray_boost < 0 or self.edge_ray_width < 1:
-            raise ValueError("loss.edge_ray_boost must be >= 0, edge_ray_width >= 1")
         if self.adversarial_resolution < 4:
             raise ValueError("loss.adversarial_resolution must be >= 4")
         weights = (
-            "rgb_l1 rgb_l2 perceptual mask background_opacity lidar_depth distortion codebook "
-            "adversarial r1_gamma"
+            "rgb_l1 rgb_l2 perceptual mask background_opacity lidar_depth codebook adversarial "
+            "r1_gamma"
         ).split()
         for name in weights:
             if not getattr(self, name) >= 0:
@@ -132,20 +125,12 @@ def sample_pixels(
 
 
 def sampling_weights(batch: dict[str, Tensor], cfg: LossConfig) -> tuple[Tensor, Tensor]:
-    """Per-pixel drawing weights [B,H*W] of the object rays and of the other (negative) rays.
-
-    Object pixels, and background pixels (plus occluder pixels in the naive mode), weigh 1;
-    with ``edge_ray_boost`` those within ``edge_ray_width`` of the object outline weigh
-    ``1 + edge_ray_boost``.
-    """
+    """Per-pixel drawing weights [B,H*W] of the object rays and of the other (negative) rays:
+    object pixels, and background pixels (plus occluder pixels in the naive mode), weigh 1."""
     obj = batch["object_mask"].flatten(1)  # [B,H*W]
     neg = batch["background_mask"].flatten(1)
     if not cfg.occlusion_aware:
         neg = neg + batch["occluder_mask"].flatten(1)
-    if cfg.edge_ray_boost > 0:
-        edge = mask_outline(batch["object_mask"], cfg.edge_ray_width).flatten(1)
-        favour = 1.0 + cfg.edge_ray_boost * edge
-        obj, neg = obj * favour, neg * favour
     return obj, neg
 
 
@@ -169,6 +154,8 @@ class Stage1Objective:
         feature_net: Callable[[Tensor], Tensor | list[Tensor]] | None = None,
     ) -> None:
         cfg.validate()
+        if cfg.perceptual > 0 and feature_net is None:
+            raise ValueError("loss.perceptual needs a feature network (feature_net)")
         self.model, self.disc, self.cfg, self.feature_net = model, disc, cfg, feature_net
         self._cache: tuple | None = None  # (step, rgb tensor id, fake, real) for the disc
 
@@ -216,8 +203,7 @@ class Stage1Objective:
             box,
             generator=generator,
             perturb=True,
-            with_weights=cfg.distortion > 0,
-        )  # rgb [B,N,3], opacity [B,N], depth [B,N] (+ weights, bounds)
+        )  # rgb [B,N,3], opacity [B,N], depth [B,N]
         target = _gather(rgb.permute(0, 2, 3, 1), idx)  # [B,N,3]
         w_obj, w_bg, w_occ = _gather(obj, idx), _gather(bg, idx), _gather(occ, idx)  # [B,N]
         w_neg = w_bg if cfg.occlusion_aware else w_bg + w_occ
@@ -232,9 +218,6 @@ class Stage1Objective:
         if cfg.use_lidar and cfg.lidar_depth:
             lidar = _gather(batch["lidar_depth"], idx)
             terms["lidar_depth"] = lidar_depth_l1(out["depth"], lidar, box, w_obj)
-        terms["distortion"] = zero
-        if cfg.distortion:
-            terms["distortion"] = distortion_loss(out["weights"], out["bounds"], w_obj + w_neg)
         terms["codebook"] = vq.loss
         terms["perceptual"] = zero
         terms["adversarial"] = zero

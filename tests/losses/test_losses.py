@@ -8,7 +8,7 @@ from torch import nn
 
 from gina3d.losses import adversarial as adv
 from gina3d.losses.lidar import lidar_depth_l1
-from gina3d.losses.mask import background_opacity, mask_bce, mask_outline
+from gina3d.losses.mask import background_opacity, mask_bce
 from gina3d.losses.reconstruction import masked_mean, perceptual, psnr, rgb_l1, rgb_l2
 
 
@@ -75,22 +75,3 @@ def test_perceptual_with_a_feature_callable():
     a = torch.rand(1, 3, 8, 8)
     assert float(perceptual(features, a, a).detach()) == 0.0
     assert float(perceptual(features, a, a + 0.1).detach()) > 0.0
-
-
-def test_mask_outline_band():
-    mask = torch.zeros(1, 9, 9)
-    mask[0, 2:7, 2:7] = 1  # a 5 x 5 square
-    band = mask_outline(mask, 1)[0]
-    # the square's outer ring and the ring just outside it; its 3 x 3 core and far pixels not
-    assert band[2:7, 2].eq(1).all() and band[1, 1:8].eq(1).all()
-    assert band[3:6, 3:6].eq(0).all() and band[0].eq(0).all() and band[:, 8].eq(0).all()
-    assert int(band.sum()) == 7 * 7 - 3 * 3
-    wide = mask_outline(mask, 2)[0]
-    assert int(wide.sum()) == 9 * 9 - 1  # only the centre is 2 pixels from every edge
-    thin = torch.zeros(1, 9, 9)
-    thin[0, :, 4] = 1  # a one-pixel line touching the image border: all of it is outline
-    assert mask_outline(thin, 1)[0][:, 4].eq(1).all()
-    full = torch.ones(1, 5, 5)  # the image border is not an outline
-    assert int(mask_outline(full, 1).sum()) == 0
-    with pytest.raises(ValueError):
-        mask_outline(mask, 0)

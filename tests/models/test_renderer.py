@@ -121,7 +121,7 @@ def test_compact_path_matches_the_plain_path():
     outs, grads = [], []
     for compact in (False, True):
         out = render_rays(
-            field, tri, o, d, box, 8, 4, torch.Generator().manual_seed(7), True, True, compact
+            field, tri, o, d, box, 8, 4, torch.Generator().manual_seed(7), True, compact
         )
         loss = sum((v * (i + 1)).square().sum() for i, v in enumerate(out.values()))
         grads.append(torch.autograd.grad(loss, [tri, *field.parameters()]))

@@ -21,7 +21,7 @@ def _pose(distance=8.0):
 
 def test_shapes_through_the_model():
     torch.manual_seed(0)
-    cfg = replace(tiny_model_config(16), semantic_classes=2)
+    cfg = tiny_model_config(16)
     model = Stage1Model(cfg)
     b, t = 2, cfg.num_tokens
     rgb = torch.rand(b, 3, 16, 16)
@@ -43,7 +43,7 @@ def test_shapes_through_the_model():
     d = F.normalize(torch.randn(b, 5, 3) * 0.05 + torch.tensor([1.0, 0, 0]), dim=-1)
     out = model.render_rays(tri, o, d, box, torch.Generator().manual_seed(0))
     assert out["rgb"].shape == (b, 5, 3) and out["opacity"].shape == (b, 5)
-    assert out["depth"].shape == (b, 5) and out["semantic"].shape == (b, 5, 2)
+    assert out["depth"].shape == (b, 5) and set(out) == {"rgb", "opacity", "depth"}
     op = out["opacity"].detach()
     assert float(op.min()) >= 0 and float(op.max()) <= 1
 
