@@ -38,4 +38,6 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
 
 
 def atomic_write_json(path: str | os.PathLike, obj: object) -> None:
+    """``obj`` as indented JSON at ``path`` (its folder made if missing), atomically."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(path, (json.dumps(obj, indent=2, sort_keys=False) + "\n").encode())

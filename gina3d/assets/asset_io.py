@@ -49,14 +49,6 @@ class Asset:
     meta: dict = field(default_factory=dict)
 
 
-def check_class(class_name: str | None) -> str | None:
-    from gina3d.data.dataset import CLASSES
-
-    if class_name is not None and class_name not in CLASSES:
-        raise Gina3dError(f"unknown class '{class_name}' (classes: {', '.join(CLASSES)})")
-    return class_name
-
-
 def check_tokens(tokens, cfg) -> Tensor:
     """Token grid as int64 [T] on the CPU, checked against a stage-1 ModelConfig."""
     t = torch.as_tensor(tokens).detach().cpu()
@@ -149,6 +141,8 @@ def save_asset(
     start = time.perf_counter()
     cfg = stage1_model.cfg
     tok = check_tokens(tokens, cfg)
+    from gina3d.data.dataset import check_class
+
     class_name = check_class(class_name)
     size = check_size(size_m)
     fmt = check_format(mesh_format)

@@ -32,21 +32,17 @@ def parse_strengths(text: str) -> list[float]:
 
 
 def check_class(name: str | None) -> str | None:
-    from gina3d.data.dataset import CLASSES
+    """``--class`` checked against the dataset classes."""
+    from gina3d.data.dataset import check_class as check
 
-    if name is not None and name not in CLASSES:
-        raise Gina3dError(f"--class: unknown class '{name}' (classes: {', '.join(CLASSES)})")
-    return name
+    return check(name, "--class")
 
 
 def check_time(name: str | None) -> str | None:
-    from gina3d.data.dataset import TIMES_OF_DAY
+    """``--time`` checked against the times of day."""
+    from gina3d.data.dataset import check_time as check
 
-    if name is not None and name not in TIMES_OF_DAY:
-        raise Gina3dError(
-            f"--time: unknown time of day '{name}' (times: {', '.join(TIMES_OF_DAY)})"
-        )
-    return name
+    return check(name, "--time")
 
 
 def add_asset_options(p) -> None:

@@ -131,5 +131,22 @@ class PatchDataset(Dataset):
         return state
 
 
+def check_class(name: str | None, option: str = "") -> str | None:
+    """``name`` if it is one of CLASSES (or None); else a one-line Gina3dError, prefixed
+    with the option that gave it (e.g. ``--class``)."""
+    if name is not None and name not in CLASSES:
+        where = f"{option}: " if option else ""
+        raise Gina3dError(f"{where}unknown class '{name}' (classes: {', '.join(CLASSES)})")
+    return name
+
+
+def check_time(name: str | None, option: str = "") -> str | None:
+    """``name`` if it is one of TIMES_OF_DAY (or None); else a one-line Gina3dError."""
+    if name is not None and name not in TIMES_OF_DAY:
+        where = f"{option}: " if option else ""
+        raise Gina3dError(f"{where}unknown time of day '{name}' (times: {', '.join(TIMES_OF_DAY)})")
+    return name
+
+
 def _index_of(names: tuple[str, ...], name: str) -> int:
     return names.index(name) if name in names else -1

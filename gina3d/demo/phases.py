@@ -16,8 +16,9 @@ import time
 from pathlib import Path
 
 from gina3d.assets.mesh_preview import render_mesh_preview
+from gina3d.atomic import atomic_write_json as write_json
 from gina3d.demo.console import logged
-from gina3d.demo.records import fmt_metrics, last_step, write_json
+from gina3d.demo.records import fmt_metrics, last_step
 from gina3d.demo.report_page import write_demo_report
 from gina3d.demo.settings import SampleSet
 from gina3d.training.run_log import read_metrics

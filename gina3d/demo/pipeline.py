@@ -12,9 +12,10 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import ClassVar
 
+from gina3d.atomic import atomic_write_json as write_json
 from gina3d.demo.console import Console, PhaseBar, fmt_s, logged, tail
 from gina3d.demo.phases import DemoPhases
-from gina3d.demo.records import now, write_json
+from gina3d.demo.records import now
 from gina3d.demo.settings import DemoSettings
 from gina3d.errors import Gina3dError
 

@@ -32,12 +32,5 @@ def fmt_metrics(row: dict, keys) -> str:
     return (", " + ", ".join(parts)) if parts else ""
 
 
-def write_json(path: Path, obj) -> None:
-    from gina3d.atomic import atomic_write_json
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_json(path, obj)
-
-
 def now() -> str:
     return _dt.datetime.now().isoformat(timespec="seconds")

@@ -27,7 +27,7 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
-from gina3d.atomic import atomic_write_bytes, atomic_write_json
+from gina3d.atomic import atomic_write_bytes
 from gina3d.errors import Gina3dError
 
 
@@ -185,10 +185,6 @@ def load_state(path: Path) -> dict:
     if not isinstance(state, dict) or not isinstance(state.get("step"), int):
         raise Gina3dError(f"{path / 'state.json'}: has no step")
     return state
-
-
-def write_json(path: str | os.PathLike, obj: dict) -> None:
-    atomic_write_json(path, obj)
 
 
 def stage1_config(ckpt: str | os.PathLike) -> dict:
