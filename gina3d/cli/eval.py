@@ -122,10 +122,8 @@ def _add_gen(sub) -> None:
 
 def load_model(run_dir: Path, device: str):
     """The stage-1 model of a run (eval mode) and its config dict."""
-    try:
-        from gina3d.training.checkpoint import load_stage1
-    except ImportError as e:
-        raise Gina3dError(f"cannot load stage-1 checkpoints in this install ({e})") from None
+    from gina3d.training.checkpoint import load_stage1
+
     return load_stage1(run_dir, device=device)
 
 

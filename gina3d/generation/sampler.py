@@ -33,7 +33,6 @@ against (the copy pinned in ``RUN/stage1/``, not the stage-1 run's newest), and
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
@@ -45,15 +44,14 @@ from gina3d.data.dataset import CLASSES, TIMES_OF_DAY
 from gina3d.errors import Gina3dError
 from gina3d.models.mask_schedule import variation_mask
 from gina3d.models.maskgit import Conditions, MaskGIT, MaskGITConfig, guided_decode
-from gina3d.training.checkpoint import load_stage1_checkpoint
+from gina3d.models.stage1 import Stage1Model
 
 CONDITION_KEYS = ("class_name", "size", "time", "image")
 
 
 def load_stage2(run_dir: str | os.PathLike, device: str = "cpu"):
     """(MaskGIT, Stage1Model, configs) of a stage-2 run, both in eval mode on ``device``."""
-    from gina3d.config import from_dict
-    from gina3d.training.checkpoint import latest_checkpoint, load_weights
+    from gina3d.training.checkpoint import latest_checkpoint
 
     run = Path(run_dir)
     if not run.exists():
@@ -61,14 +59,10 @@ def load_stage2(run_dir: str | os.PathLike, device: str = "cpu"):
     path = latest_checkpoint(run)
     if path is None:
         raise Gina3dError(f"{run}: no checkpoint yet (train stage 2 first)")
-    cfg = json.loads((path / "model_config.json").read_text())
-    if cfg.get("kind") != "stage2":
-        raise Gina3dError(f"{path}: not a stage-2 checkpoint (kind {cfg.get('kind')!r})")
-    model = MaskGIT(from_dict(MaskGITConfig, cfg["model"]))
-    load_weights(path, {"model": model})
-    stage1, s1cfg = load_stage1_checkpoint(run / "stage1", device)
+    model, cfg = MaskGIT.from_checkpoint(path, device)
+    stage1, s1cfg = Stage1Model.from_checkpoint(run / "stage1", device)
     configs = {"stage2": cfg, "stage1": s1cfg, "stage1_step": cfg.get("stage1_step")}
-    return model.to(device).eval(), stage1, configs
+    return model, stage1, configs
 
 
 def condition_flags(cfg: MaskGITConfig) -> dict[str, bool]:

@@ -21,12 +21,15 @@ classifier-free guidance contrasts against. The head predicts logits over the K 
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from gina3d.models.io import load_weights, read_model_config
 from gina3d.models.mask_schedule import decode
 from gina3d.models.token_grid import group_tokens, token_cells, ungroup_tokens
 from gina3d.models.transformer import Block, TriplaneEmbedding, init_linear, transformer_autocast
@@ -175,6 +178,17 @@ class MaskGIT(nn.Module):
         init_linear(self)
         self.cpu_bf16 = False  # bf16 autocast on a CPU (transformer.use_cpu_bf16)
         nn.init.normal_(self.token.weight, std=0.02)
+
+    @classmethod
+    def from_checkpoint(cls, ckpt: str | os.PathLike, device: str = "cpu") -> tuple[MaskGIT, dict]:
+        """The MaskGIT of a stage-2 checkpoint directory, in eval mode on ``device``, and its
+        saved config dict."""
+        from gina3d.config import from_dict
+
+        cfg = read_model_config(ckpt, "stage2")
+        model = cls(from_dict(MaskGITConfig, cfg["model"]))
+        load_weights(Path(ckpt), {"model": model})
+        return model.to(device).eval(), cfg
 
     def _embed(self, name: str, cond: Conditions, b: int, device) -> Tensor:
         """One condition's tokens [B,n,D], null where absent or not kept."""

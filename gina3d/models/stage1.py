@@ -7,6 +7,9 @@ chooses which rays to pay for.
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import torch
 from torch import Tensor, nn
 
@@ -14,6 +17,7 @@ from gina3d.models.config import ModelConfig
 from gina3d.models.decoder import TriplaneDecoder
 from gina3d.models.encoder import TriplaneEncoder
 from gina3d.models.field import TriplaneField
+from gina3d.models.io import load_weights, read_model_config
 from gina3d.models.quantizer import VectorQuantizer, VQOutput
 from gina3d.models.renderer import render_rays
 
@@ -53,6 +57,19 @@ class Stage1Model(nn.Module):
         self.quantizer = VectorQuantizer(cfg)
         self.decoder = TriplaneDecoder(cfg)
         self.field = TriplaneField(cfg)
+
+    @classmethod
+    def from_checkpoint(
+        cls, ckpt: str | os.PathLike, device: str = "cpu", cfg: dict | None = None
+    ) -> tuple[Stage1Model, dict]:
+        """The model of a stage-1 checkpoint directory, in eval mode on ``device``, and its
+        saved config dict (``cfg``: that dict when the caller has read it already)."""
+        from gina3d.config import from_dict
+
+        cfg = read_model_config(ckpt, "stage1") if cfg is None else cfg
+        model = cls(from_dict(ModelConfig, cfg["model"]))
+        load_weights(Path(ckpt), {"model": model})
+        return model.to(device).eval(), cfg
 
     def encode(
         self,

@@ -25,10 +25,23 @@ from pathlib import Path
 
 import torch
 from safetensors import safe_open
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
 
 from gina3d.atomic import atomic_write_bytes
 from gina3d.errors import Gina3dError
+from gina3d.models.io import load_weights, read_model_config
+
+__all__ = [
+    "checkpoint_problem",
+    "latest_checkpoint",
+    "load_resume",
+    "load_stage1",
+    "load_stage1_checkpoint",
+    "load_state",
+    "load_weights",
+    "save_checkpoint",
+    "stage1_config",
+]
 
 
 def save_checkpoint(
@@ -148,28 +161,6 @@ def _quarantine(paths: list[Path]) -> None:
         print(f"{path}: kept as {target.name}", file=sys.stderr)
 
 
-def load_weights(path: Path, modules: dict[str, torch.nn.Module], strict: bool = True) -> None:
-    for key, module in modules.items():
-        f = path / f"{key}.safetensors"
-        if not f.exists():
-            if strict:
-                raise Gina3dError(f"{f}: missing from checkpoint")
-            continue
-        try:
-            tensors = load_file(str(f))
-        except Exception as e:  # safetensors raises its own error types
-            raise Gina3dError(f"{f}: unreadable weights ({e})") from None
-        try:
-            module.load_state_dict(tensors, strict=True)
-        except RuntimeError as e:  # missing / unexpected keys, shape mismatches
-            lines = [ln.strip() for ln in str(e).splitlines() if ln.strip()]
-            detail = lines[1] if len(lines) > 1 else lines[0] if lines else ""
-            raise Gina3dError(
-                f"{f}: the weights do not fit this model ({detail[:200]}); the checkpoint was "
-                "written by a different model version or configuration"
-            ) from None
-
-
 def load_resume(path: Path) -> dict:
     try:
         return torch.load(path / "resume.pt", weights_only=True, map_location="cpu")
@@ -188,36 +179,16 @@ def load_state(path: Path) -> dict:
 
 
 def stage1_config(ckpt: str | os.PathLike) -> dict:
-    """The saved config dict of a stage-1 checkpoint directory (``model_config.json``).
-
-    Raises Gina3dError when it is missing or unreadable, or is not a stage-1 checkpoint's.
-    """
-    path = Path(ckpt)
-    if not (path / "model_config.json").exists():
-        raise Gina3dError(f"{path}: no stage-1 model here (model_config.json missing)")
-    try:
-        cfg = json.loads((path / "model_config.json").read_text())
-    except (OSError, ValueError):
-        raise Gina3dError(f"{path}: unreadable model_config.json") from None
-    if not isinstance(cfg, dict) or cfg.get("kind") != "stage1":
-        kind = cfg.get("kind") if isinstance(cfg, dict) else None
-        raise Gina3dError(f"{path}: not a stage-1 checkpoint (kind {kind!r})")
-    return cfg
+    """The saved config dict of a stage-1 checkpoint directory (``model_config.json``)."""
+    return read_model_config(ckpt, "stage1")
 
 
 def load_stage1_checkpoint(ckpt: str | os.PathLike, device: str = "cpu", cfg: dict | None = None):
-    """The stage-1 model of one checkpoint directory, in eval mode, and its config dict.
-
-    ``cfg``: the directory's config when the caller has already read it (``stage1_config``).
-    """
-    from gina3d.config import from_dict
-    from gina3d.models.config import ModelConfig
+    """The stage-1 model of one checkpoint directory, in eval mode, and its config dict
+    (``Stage1Model.from_checkpoint``)."""
     from gina3d.models.stage1 import Stage1Model
 
-    cfg = stage1_config(ckpt) if cfg is None else cfg
-    model = Stage1Model(from_dict(ModelConfig, cfg["model"]))
-    load_weights(Path(ckpt), {"model": model})
-    return model.to(device).eval(), cfg
+    return Stage1Model.from_checkpoint(ckpt, device, cfg)
 
 
 def load_stage1(run_dir: str | os.PathLike, device: str = "cpu"):
