@@ -46,6 +46,7 @@ class LossConfig:
         "distortion": (0.0, "removed after measurement (docs/experiments/README.md)"),
         "edge_ray_boost": (0.0, "removed after measurement (docs/experiments/README.md)"),
         "edge_ray_width": (1, "removed with edge_ray_boost (docs/experiments/README.md)"),
+        "vq_bypass_steps": (0, "removed after measurement (docs/experiments/README.md)"),
     }
 
     rgb_l1: float = 1.0
@@ -83,9 +84,6 @@ class LossConfig:
     """Share of the sampled rays drawn from object pixels."""
     adversarial_resolution: int = 32
     """Side of the full renders used by the adversarial and perceptual terms."""
-    vq_bypass_steps: int = 0
-    """Decode the continuous latents for the first this many steps (the codebook still learns
-    from them and dead codes restart from them), the quantised ones after."""
 
     def validate(self) -> None:
         """Raise ValueError naming the first bad field."""
@@ -175,8 +173,7 @@ class Stage1Objective:
         """
         z = self.model.encode_batch(batch)  # [B,T,C]
         vq = self.model.quantize(z)
-        bypass = step < self.cfg.vq_bypass_steps
-        triplane = self.model.decode(z if bypass else vq.z_q)  # [B,3,F,R,R]
+        triplane = self.model.decode(vq.z_q)  # [B,3,F,R,R]
         return self.loss_terms(batch, triplane, vq, step, generator)
 
     def loss_terms(

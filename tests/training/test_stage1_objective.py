@@ -170,7 +170,7 @@ def test_removed_options_load_at_their_off_value_and_are_refused_otherwise():
     from gina3d.models.config import ModelConfig
 
     cfg = from_dict(LossConfig, {"mask": 2.0, "distortion": 0.0, "edge_ray_boost": 0.0,
-                                 "edge_ray_width": 1})  # fmt: skip
+                                 "edge_ray_width": 1, "vq_bypass_steps": 0})  # fmt: skip
     assert cfg.mask == 2.0
     with pytest.raises(Gina3dError, match="'distortion' = 0.2: removed after measurement"):
         from_dict(LossConfig, {"distortion": 0.2})
