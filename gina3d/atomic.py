@@ -1,11 +1,13 @@
 """Atomic file writes: a reader sees the old file or the complete new one, never a half.
 
 Data goes to a temporary file in the same directory, is flushed and fsynced, then renamed
-over the destination (``os.replace`` is atomic on POSIX within one file system).
+over the destination (``os.replace`` is atomic on POSIX within one file system). Also the
+checksum of a written file (``sha256_file``).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
@@ -41,3 +43,12 @@ def atomic_write_json(path: str | os.PathLike, obj: object) -> None:
     """``obj`` as indented JSON at ``path`` (its folder made if missing), atomically."""
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(path, (json.dumps(obj, indent=2, sort_keys=False) + "\n").encode())
+
+
+def sha256_file(path: str | os.PathLike) -> str:
+    """Hex sha256 of a file's bytes, read in 1 MiB blocks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()

@@ -11,10 +11,12 @@ newest one if its config hash matches (the weights may then be newer).
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from pathlib import Path
 
+from gina3d.atomic import sha256_file
 from gina3d.errors import Gina3dError
 from gina3d.training.checkpoint import load_stage1_checkpoint, stage1_config
 
@@ -71,21 +73,22 @@ def decoder_reference(stage1_source: str | os.PathLike, model) -> dict:
         "checkpoint": str(ckpt.resolve()),
         "step": None if step is None else int(step),
         "model_config_sha256": digest,
-        "weights_sha256": file_hash(ckpt / "model.safetensors"),
+        "weights_sha256": weights_hash(ckpt / "model.safetensors"),
     }
 
 
-def file_hash(path: Path) -> str | None:
-    """sha256 of a file's bytes (None when it does not exist)."""
-    import hashlib
-
+def weights_hash(path: Path) -> str | None:
+    """sha256 of a weights file (None when it does not exist), computed once per file
+    version: sampling many assets from one checkpoint hashes it once."""
     if not path.exists():
         return None
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    st = path.stat()
+    return _hash_of(str(path.resolve()), st.st_mtime_ns, st.st_size)
+
+
+@functools.lru_cache(maxsize=16)
+def _hash_of(path: str, mtime_ns: int, size: int) -> str:
+    return sha256_file(path)
 
 
 def same_decoder(a: dict, b: dict) -> bool:

@@ -11,30 +11,40 @@ from pathlib import Path
 
 from gina3d.errors import Gina3dError
 
-DASH_VALUES = ("--size",)  # options whose value may start with "-" (then checked)
+NUMBER_VALUES = ("--box", "--size")  # options whose comma-separated numbers may start with "-"
 
 
 class Parser(argparse.ArgumentParser):
     """An ArgumentParser whose usage errors are one line: ``gina3d VERB: error: ...``.
 
-    ``--size -1,2,3`` is read as ``--size=-1,2,3`` (argparse would take the value for an
-    option), so the value reaches its own check and gets a message about sizes.
+    ``--size -1,2,3`` and ``--box -8,0,1,0`` are read as ``--size=-1,2,3`` (argparse would
+    take a value starting with "-" for an option), so the value reaches its own check.
     """
 
     def error(self, message: str):  # type: ignore[override]
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
     def parse_known_args(self, args=None, namespace=None):  # type: ignore[override]
-        args = list(sys.argv[1:] if args is None else args)
-        joined, i = [], 0
-        while i < len(args):
-            if args[i] in DASH_VALUES and i + 1 < len(args) and args[i + 1].startswith("-"):
-                joined.append(f"{args[i]}={args[i + 1]}")
-                i += 2
-                continue
-            joined.append(args[i])
-            i += 1
-        return super().parse_known_args(joined, namespace)
+        args = sys.argv[1:] if args is None else args
+        return super().parse_known_args(join_number_values(list(args)), namespace)
+
+
+def join_number_values(argv: list[str]) -> list[str]:
+    """``["--box", "-8,0,1,0"]`` -> ``["--box=-8,0,1,0"]`` for the ``NUMBER_VALUES`` options
+    whose value looks like a negative number."""
+    out: list[str] = []
+    for a in argv:
+        if (
+            out
+            and out[-1] in NUMBER_VALUES
+            and len(a) > 1
+            and a[0] == "-"
+            and a[1] in "0123456789."
+        ):
+            out[-1] = f"{out[-1]}={a}"
+        else:
+            out.append(a)
+    return out
 
 
 def run(prog: str, body: Callable[[], int | None]) -> int:

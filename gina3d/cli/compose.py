@@ -148,26 +148,8 @@ def _compose(args) -> int:
     return 0
 
 
-def _negative_values(argv: list[str]) -> list[str]:
-    """``--box -8,0,1,0`` -> ``--box=-8,0,1,0`` (argparse takes "-8,..." for an option)."""
-    out: list[str] = []
-    for a in argv:
-        if (
-            out
-            and out[-1] in ("--box", "--size")
-            and len(a) > 1
-            and a[0] == "-"
-            and a[1] in "0123456789."
-        ):
-            out[-1] = f"{out[-1]}={a}"
-        else:
-            out.append(a)
-    return out
-
-
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    args = build_parser().parse_args(_negative_values(list(argv)))
+    args = build_parser().parse_args(argv)
     return run(PROG, lambda: _compose(args))
 
 

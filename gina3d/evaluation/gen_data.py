@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from gina3d.errors import Gina3dError
+from gina3d.geometry.cameras import intrinsics_matrix
 
 
 def allocate(n: int, mix: dict[str, float]) -> dict[str, int]:
@@ -109,8 +110,8 @@ def draw_cycling(pool: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarr
 
 
 def scaled_K(intrinsics: np.ndarray, scale: float) -> np.ndarray:
-    fx, fy, cx, cy = (np.asarray(intrinsics, np.float64) * scale).tolist()
-    return np.array([[fx, 0.0, cx], [0.0, fy, cy], [0.0, 0.0, 1.0]])
+    """K [3,3] of (fx, fy, cx, cy) [4] scaled by ``scale`` (a resized image)."""
+    return intrinsics_matrix(*(np.asarray(intrinsics, np.float64) * scale).tolist())
 
 
 def resize_images(x: torch.Tensor, size: int) -> torch.Tensor:

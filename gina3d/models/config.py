@@ -95,10 +95,11 @@ class ModelConfig:
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"ModelConfig.{name} must be a positive integer, got {value!r}")
-        for name in ("samples_importance",):
-            value = getattr(self, name)
-            if not isinstance(value, int) or value < 0:
-                raise ValueError(f"ModelConfig.{name} must be an integer >= 0, got {value!r}")
+        value = self.samples_importance
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise ValueError(
+                f"ModelConfig.samples_importance must be an integer >= 0, got {value!r}"
+            )
         if self.image_size % self.patch_size:
             raise ValueError(
                 f"ModelConfig.image_size ({self.image_size}) must be a multiple of "

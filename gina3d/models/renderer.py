@@ -137,17 +137,20 @@ def render_rays(
     return {key: _put(value, keep, n) for key, value in result.items()}
 
 
+def _ray_index(keep: Tensor, x: Tensor) -> Tensor:
+    """``keep`` [B,K] broadcast over the trailing dimensions of x [B,*,...]."""
+    return keep.view(*keep.shape, *([1] * (x.dim() - 2))).expand(-1, -1, *x.shape[2:])
+
+
 def _take(x: Tensor, keep: Tensor) -> Tensor:
     """Rays ``keep`` [B,K] of x [B,N,...] -> [B,K,...]."""
-    index = keep.view(*keep.shape, *([1] * (x.dim() - 2))).expand(-1, -1, *x.shape[2:])
-    return x.gather(1, index)
+    return x.gather(1, _ray_index(keep, x))
 
 
 def _put(x: Tensor, keep: Tensor, n: int) -> Tensor:
     """x [B,K,...] of rays ``keep`` [B,K] -> [B,N,...] with zeros for the other rays."""
-    index = keep.view(*keep.shape, *([1] * (x.dim() - 2))).expand(-1, -1, *x.shape[2:])
     full = torch.zeros(x.shape[0], n, *x.shape[2:], dtype=x.dtype, device=x.device)
-    return full.scatter(1, index, x)
+    return full.scatter(1, _ray_index(keep, x), x)
 
 
 def _render(

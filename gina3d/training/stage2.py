@@ -71,7 +71,7 @@ def view_camera(
     box_size: Tensor, azimuth_deg: float, elevation_deg: float, image_size: int, fov_deg=40.0
 ) -> tuple[Tensor, Tensor]:
     """Cameras looking at the box centre: K [B,3,3], cam_from_obj [B,4,4] (OpenCV), one per
-    box, from ``gina3d.assets.turntable.look_at_camera`` (azimuth 0 on the object's +x axis,
+    box, from ``gina3d.geometry.cameras.look_at_camera`` (azimuth 0 on the object's +x axis,
     90 on its left; the distance fits the box's bounding sphere in the field of view)."""
     from gina3d.geometry.cameras import look_at_camera
 
