@@ -74,8 +74,6 @@ class DemoPhases:
         if state is None or minutes is None or left > 0.05:
             self.call(stage, "train", argv)
             state = load_state(latest_checkpoint(run_dir))
-        if state.get("stop_reason") == "interrupted":
-            raise KeyboardInterrupt
         rows = read_metrics(run_dir)
         last = rows[-1] if rows else {}
         trained = f"step {state['step']}, {state['train_seconds'] / 60:.1f} min trained"

@@ -105,7 +105,7 @@ class Demo(DemoPhases):
         with logged(self.logs / f"{phase}.log"):
             print(f"$ gina3d {module} {' '.join(argv)}", flush=True)
             rc = main(argv)
-        if rc == 130:
+        if rc in (130, 143):  # Ctrl-C or SIGTERM: training stopped after its checkpoint
             raise KeyboardInterrupt
         if rc:
             raise Gina3dError(

@@ -122,3 +122,21 @@ def test_demo_presets_are_registered_and_valid():
     full = demo_cli.demo_settings(fast=False)
     assert full.stage1_preset == "demo" and full.stage2_preset == "demo"
     assert full.stage1_minutes + full.stage2_minutes <= 9  # the rest of 15 minutes: data, eval
+
+
+@pytest.mark.parametrize("rc", [130, 143])
+def test_an_interrupted_phase_stops_the_demo_as_an_interrupt(tmp_path, monkeypatch, rc):
+    """Training stopped by Ctrl-C (130) or SIGTERM (143) after its checkpoint is an
+    interrupt of the demo (resumable), not a failed phase."""
+    import sys
+    import types
+
+    fake = types.ModuleType("gina3d.cli.fake_train")
+    fake.main = lambda argv: rc
+    monkeypatch.setitem(sys.modules, "gina3d.cli.fake_train", fake)
+    demo = types.SimpleNamespace(logs=tmp_path)
+    with pytest.raises(KeyboardInterrupt):
+        demo_cli.Demo.call(demo, "stage1", "fake_train", ["stage1"])
+    fake.main = lambda argv: 2
+    with pytest.raises(demo_cli.Gina3dError, match="exited with 2"):
+        demo_cli.Demo.call(demo, "stage1", "fake_train", ["stage1"])
