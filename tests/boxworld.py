@@ -116,3 +116,28 @@ class BoxWorldSource:
 
     def write_scene_extras(self, scene_id: str, root: Path) -> None:
         pass
+
+
+class TrackedBoxWorld(BoxWorldSource):
+    """Like ``BoxWorldSource`` but each scene is ``frames`` time steps 0.5 s apart in which
+    the car turns by ``turn_deg`` per step (seen from a new direction each time) and the
+    pedestrian of odd scenes turns with it."""
+
+    def __init__(self, n: int = 4, frames: int = 4, turn_deg: float = 20.0) -> None:
+        super().__init__(n)
+        self.frames_per_scene, self.turn = frames, np.radians(turn_deg)
+
+    def settings(self) -> dict:
+        return {"n": self.n, "frames_per_scene": self.frames_per_scene, "frame_interval": 0.5}
+
+    def frames(self, scene_id: str) -> list[Frame]:
+        i = int(scene_id.split("-")[1])
+        out = []
+        for k in range(self.frames_per_scene):
+            boxes = [box(1, 12.0 + i, 0.5 * (i % 3 - 1), yaw=0.3 * i + self.turn * k)]
+            if i % 2:
+                boxes.append(
+                    box(2, 7.0, -1.2, size=(0.6, 0.6, 1.8), yaw=self.turn * k, cls="pedestrian")
+                )
+            out.append(make_frame(boxes, scene_id, k))
+        return out

@@ -58,6 +58,7 @@ class PatchDataset(Dataset):
                 self._index += [(si, g, r) for r in range(meta.row_group(g).num_rows)]
         if not self._index:
             raise Gina3dError(f"{self.root}: dataset split '{split}' is empty")
+        self.cache_row_groups = CACHED_ROW_GROUPS
         self._files: dict[int, object] = {}
         self._cache: OrderedDict[tuple[int, int], list[dict]] = OrderedDict()
 
@@ -87,7 +88,7 @@ class PatchDataset(Dataset):
                 raise Gina3dError(f"{path}: corrupt shard ({str(e).splitlines()[0]})") from None
             rows = table.to_pylist()
             self._cache[(si, g)] = rows
-            if len(self._cache) > CACHED_ROW_GROUPS:
+            if len(self._cache) > self.cache_row_groups:
                 self._cache.popitem(last=False)
         return decode_row(rows[r])
 

@@ -8,6 +8,7 @@ from collections import Counter
 import numpy as np
 
 from gina3d.data.shards import load_manifest, read_columns
+from gina3d.data.tracks import WIDE_TRACK_DEG, track_keys, track_stats
 from gina3d.errors import Gina3dError
 
 
@@ -20,6 +21,7 @@ def dataset_stats(root: str | os.PathLike) -> dict:
     manifest = load_manifest(root)
     cols = ["cls", "subtype", "split", "time_of_day", "occluded_pixels", "object_pixels"]
     cols += ["visibility", "distance", "num_lidar_points", "scene_id", "object_id"]
+    cols += ["cam_from_obj"]
     table = read_columns(root, cols).to_pydict()
     n = len(table["cls"])
     if n == 0:
@@ -58,6 +60,11 @@ def dataset_stats(root: str | os.PathLike) -> dict:
             for q, p in (("p10", 0.1), ("p50", 0.5), ("p90", 0.9))
         },
         "with_lidar_fraction": round(float((np.asarray(table["num_lidar_points"]) > 0).mean()), 4),
+        "tracks": track_stats(
+            table["cls"],
+            track_keys(table["scene_id"], table["object_id"]),
+            np.asarray(table["cam_from_obj"], dtype=np.float64),
+        ),
         "filters": manifest["filters"],
     }
 
@@ -86,6 +93,14 @@ def format_stats(s: dict) -> str:
             f"  visibility       mean {s['mean_visibility']:.2f}; distance p10/p50/p90 "
             + "/".join(str(v) for v in s["distance_m"].values())
             + " m",
+            *[
+                f"  tracks {cls:<9} {t['num_tracks']} objects, "
+                f"{t['observations_per_object']['p50']:g} views each (median), spread "
+                + "/".join(f"{v:g}" for v in t["view_spread_deg"].values())
+                + f" deg p10/p50/p90, {t['patches_in_wide_tracks']:.0%} of patches in tracks "
+                f">= {WIDE_TRACK_DEG:g} deg"
+                for cls, t in s.get("tracks", {}).items()
+            ],
             f"  filters          {f['candidates']} candidate views, {f['kept']} kept; removed: "
             + removed,
         ]

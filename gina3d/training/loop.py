@@ -230,6 +230,8 @@ def train(
     try:
         while state["step"] < cfg.max_steps:
             sampler.set_epoch(state["epoch"], state["batches_in_epoch"] * cfg.batch_size)
+            if hasattr(dataset, "set_epoch"):  # e.g. cross-view items draw other views per epoch
+                dataset.set_epoch(state["epoch"])
             loader = DataLoader(
                 dataset,
                 batch_size=cfg.batch_size,
