@@ -13,13 +13,48 @@ from gina3d.cli.common import Parser, run
 def build_parser() -> Parser:
     from gina3d.data.filters import FilterConfig
     from gina3d.data.patches import PatchConfig
+    from gina3d.data.sources.synthetic.rig import RIGS
+    from gina3d.data.sources.synthetic.world import SynthConfig
 
-    f, pc = FilterConfig(), PatchConfig()
+    f, pc, sc = FilterConfig(), PatchConfig(), SynthConfig()
     p = Parser(prog="gina3d synth", description=__doc__)
     p.add_argument("--out", required=True, help="dataset directory to create or resume")
-    p.add_argument("--scenes", type=int, default=40, help="number of scenes (default 40)")
+    p.add_argument(
+        "--scenes", type=int, default=sc.scenes, help=f"number of scenes (default {sc.scenes})"
+    )
     p.add_argument("--seed", type=int, default=0, help="world seed; same seed, same dataset")
-    p.add_argument("--frames", type=int, default=3, help="time steps per scene (default 3)")
+    p.add_argument(
+        "--frames",
+        type=int,
+        default=sc.frames_per_scene,
+        help=f"time steps per scene (default {sc.frames_per_scene})",
+    )
+    p.add_argument(
+        "--frame-interval",
+        type=float,
+        default=sc.frame_interval,
+        help=f"seconds between time steps (default {sc.frame_interval:g})",
+    )
+    p.add_argument(
+        "--rig",
+        choices=sorted(RIGS),
+        default=sc.rig,
+        help=f"cameras: waymo (5) or surround (7, two look back; default {sc.rig})",
+    )
+    p.add_argument(
+        "--ego-speed",
+        type=float,
+        nargs=2,
+        metavar=("LOW", "HIGH"),
+        default=list(sc.ego_speed),
+        help="range of the ego vehicle's speed in m/s (default %(default)s)",
+    )
+    p.add_argument(
+        "--ego-stopped-share",
+        type=float,
+        default=sc.ego_stopped_share,
+        help=f"share of scenes where the ego stands still (default {sc.ego_stopped_share:g})",
+    )
     p.add_argument("--resolution", type=int, default=pc.resolution, help="patch side in pixels")
     p.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
     p.add_argument("--assets", metavar="DIR", help="your meshes: DIR/<class or body type>/*.glb")
@@ -66,6 +101,10 @@ def main(argv: list[str] | None = None) -> int:
         cfg = SynthConfig(
             scenes=args.scenes,
             frames_per_scene=args.frames,
+            frame_interval=args.frame_interval,
+            rig=args.rig,
+            ego_speed=(args.ego_speed[0], args.ego_speed[1]),
+            ego_stopped_share=args.ego_stopped_share,
             camera_scale=args.camera_scale,
             assets=args.assets,
             user_asset_fraction=args.user_asset_fraction,
@@ -84,6 +123,7 @@ def main(argv: list[str] | None = None) -> int:
             ),
         )
         build.validate()
+        cfg.validate()
         source = SyntheticSource(cfg, args.seed)
         m = build_dataset(source, args.out, build, seed=args.seed)
         splits = ", ".join(f"{k} {v}" for k, v in m["per_split"].items())

@@ -17,6 +17,8 @@ from gina3d.geometry.lidar_spec import LidarSpec
 from gina3d.geometry.transforms import OPENCV_FROM_FLU, make_transform, rot_y, rot_z
 
 CAMERA_NAMES = ("FRONT", "FRONT_LEFT", "FRONT_RIGHT", "SIDE_LEFT", "SIDE_RIGHT")
+REAR_CAMERA_NAMES = ("REAR_LEFT", "REAR_RIGHT")
+RIGS = {"waymo": CAMERA_NAMES, "surround": CAMERA_NAMES + REAR_CAMERA_NAMES}
 
 # name: (width, height, focal px, mount xyz in the vehicle frame, yaw deg, pitch deg down).
 # Full-resolution numbers close to the Waymo Open Dataset's calibrations.
@@ -26,6 +28,10 @@ _WAYMO_CAMERAS: dict[str, tuple[int, int, float, tuple[float, float, float], flo
     "FRONT_RIGHT": (1920, 1280, 2060.0, (1.50, -0.10, 2.12), -45.0, 0.6),
     "SIDE_LEFT": (1920, 886, 2060.0, (1.43, 0.12, 2.12), 90.0, 0.6),
     "SIDE_RIGHT": (1920, 886, 2060.0, (1.43, -0.12, 2.12), -90.0, 0.6),
+    # not in the Waymo rig: two cameras looking back past the rear corners ("surround" rig),
+    # so objects stay in view after the vehicle passes them
+    "REAR_LEFT": (1920, 886, 2060.0, (0.60, 0.12, 2.12), 140.0, 0.6),
+    "REAR_RIGHT": (1920, 886, 2060.0, (0.60, -0.12, 2.12), -140.0, 0.6),
 }
 
 
@@ -74,26 +80,37 @@ def camera_mount(xyz: tuple[float, float, float], yaw_deg: float, pitch_deg: flo
     return vehicle_from_flu @ OPENCV_FROM_FLU.T  # OPENCV_FROM_FLU is a pure rotation
 
 
-def waymo_like_rig(scale: float = 1 / 3) -> list[CameraSpec]:
+def waymo_like_rig(scale: float = 1 / 3, rig: str = "waymo") -> list[CameraSpec]:
     """The five Waymo cameras, image size and focal length multiplied by ``scale``.
 
     Front cameras are 1920x1280 and side cameras 1920x886 at ``scale=1``; every camera has a
     focal length of about 2060 px, i.e. a horizontal field of view of about 50 degrees.
     Cameras sit about 2.1 m above the ground near x = 1.5 m, turned by yaw 0 (FRONT),
     +45 deg (FRONT_LEFT), -45 deg (FRONT_RIGHT), +90 deg (SIDE_LEFT), -90 deg (SIDE_RIGHT),
-    all pitched down by 0.6 deg.
+    all pitched down by 0.6 deg. ``rig="surround"`` adds REAR_LEFT and REAR_RIGHT (side
+    camera optics, yaw +-140 deg), which the Waymo vehicle does not have.
     """
     if scale <= 0:
         raise ValueError(f"scale must be positive, got {scale}")
-    rig = []
-    for name in CAMERA_NAMES:
+    if rig not in RIGS:
+        raise ValueError(f"unknown rig '{rig}' (rigs: {', '.join(RIGS)})")
+    cameras = []
+    for name in RIGS[rig]:
         w_full, h_full, f_full, xyz, yaw, pitch = _WAYMO_CAMERAS[name]
         width, height = max(1, round(w_full * scale)), max(1, round(h_full * scale))
         # Scale the focal length with the width so that the field of view is kept exactly.
         f = f_full * width / w_full
         K = np.array([[f, 0.0, width / 2.0], [0.0, f, height / 2.0], [0.0, 0.0, 1.0]])
-        rig.append(CameraSpec(name, K, width, height, camera_mount(xyz, yaw, pitch)))
-    return rig
+        cameras.append(CameraSpec(name, K, width, height, camera_mount(xyz, yaw, pitch)))
+    return cameras
 
 
-__all__ = ["CAMERA_NAMES", "CameraSpec", "LidarSpec", "camera_mount", "waymo_like_rig"]
+__all__ = [
+    "CAMERA_NAMES",
+    "REAR_CAMERA_NAMES",
+    "RIGS",
+    "CameraSpec",
+    "LidarSpec",
+    "camera_mount",
+    "waymo_like_rig",
+]

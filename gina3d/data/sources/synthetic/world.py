@@ -21,7 +21,7 @@ from gina3d.data.render.raster import Draw, default_renderer
 from gina3d.data.sources.synthetic.asset import Asset
 from gina3d.data.sources.synthetic.lidar import simulate_lidar
 from gina3d.data.sources.synthetic.pedestrians import sample_pedestrian
-from gina3d.data.sources.synthetic.rig import LidarSpec, waymo_like_rig
+from gina3d.data.sources.synthetic.rig import RIGS, LidarSpec, waymo_like_rig
 from gina3d.data.sources.synthetic.street import SEMANTIC, Street, make_street
 from gina3d.data.sources.synthetic.traffic import SceneObject, make_traffic
 from gina3d.data.sources.synthetic.vehicles import sample_vehicle
@@ -36,10 +36,18 @@ class SynthConfig:
 
     scenes: int = 40
     """Number of scenes (short logs on different streets)."""
-    frames_per_scene: int = 3
-    """Time steps per scene."""
+    frames_per_scene: int = 16
+    """Time steps per scene: with ``frame_interval`` and the ego's speed, how far the ego
+    drives past the objects, i.e. how widely each object is seen (its track's view spread;
+    ``gina3d inspect`` reports it; docs/synthetic_world.md has the measurements)."""
     frame_interval: float = 0.5
     """Seconds between time steps."""
+    ego_speed: tuple[float, float] = (7.0, 13.0)
+    """Range of the ego vehicle's speed in m/s (drawn per scene)."""
+    ego_stopped_share: float = 0.0
+    """Share of scenes in which the ego vehicle stands still."""
+    rig: str = "surround"
+    """Cameras: "waymo" (the five Waymo cameras) or "surround" (plus two looking back)."""
     camera_scale: float = 1 / 3
     """Camera resolution relative to Waymo's 1920-pixel-wide images."""
     lidar_azimuths: int = 1024
@@ -54,11 +62,22 @@ class SynthConfig:
     def validate(self) -> None:
         if self.scenes < 1 or self.frames_per_scene < 1:
             raise Gina3dError(f"scenes ({self.scenes}) and frames per scene must be at least 1")
+        if not 0.0 < self.frame_interval <= 10.0:
+            raise Gina3dError(f"frame interval {self.frame_interval} s must lie in (0, 10]")
         if not 0.05 <= self.camera_scale <= 1.0:
             raise Gina3dError(f"camera scale {self.camera_scale} must lie in [0.05, 1]")
         w = self.time_of_day_weights
         if len(w) != 3 or min(w) < 0 or sum(w) <= 0:
             raise Gina3dError(f"time-of-day weights {w} must be three non-negatives")
+        lo, hi = self.ego_speed
+        if not 0.0 <= lo <= hi <= 30.0:
+            raise Gina3dError(
+                f"ego speed range {self.ego_speed} must satisfy 0 <= low <= high <= 30"
+            )
+        if self.rig not in RIGS:
+            raise Gina3dError(f"unknown rig '{self.rig}' (rigs: {', '.join(RIGS)})")
+        if not 0.0 <= self.ego_stopped_share <= 1.0:
+            raise Gina3dError("ego stopped share must lie in [0, 1]")
         if not 0.0 <= self.user_asset_fraction <= 1.0:
             raise Gina3dError("user asset fraction must lie in [0, 1]")
 
@@ -100,6 +119,7 @@ class SyntheticSource:
     def settings(self) -> dict:
         d = asdict(self.cfg)
         d["time_of_day_weights"] = list(d["time_of_day_weights"])
+        d["ego_speed"] = list(d["ego_speed"])
         d["assets_fingerprint"] = self._user_fingerprint
         return d
 
@@ -122,7 +142,8 @@ class SyntheticSource:
         time_of_day = TIMES_OF_DAY[int(rng.choice(3, p=w / w.sum()))]
         street = make_street(rng)
         ego_y = float(rng.choice(street.lane_centres(True)))
-        ego_speed = 0.0 if rng.random() < 0.2 else float(rng.uniform(3, 12))
+        stopped = rng.random() < self.cfg.ego_stopped_share
+        ego_speed = 0.0 if stopped else float(rng.uniform(*self.cfg.ego_speed))
         duration = self.cfg.frame_interval * (self.cfg.frames_per_scene - 1)
         objects = make_traffic(
             street, self._sample_asset, rng, scene_id, duration, ego_y, time_of_day != "day"
@@ -160,7 +181,7 @@ class SyntheticSource:
             draws.append(d)
             by_instance[obj.instance_id] = d
         cameras = []
-        for spec in waymo_like_rig(self.cfg.camera_scale):
+        for spec in waymo_like_rig(self.cfg.camera_scale, self.cfg.rig):
             cam_from_world = invert(world_from_vehicle @ spec.vehicle_from_cam)
             out = renderer.render(draws, spec.K, cam_from_world, spec.width, spec.height, lighting)
             image = apply_sensor(out.rgb, rng, lighting)
