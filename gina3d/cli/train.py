@@ -140,6 +140,12 @@ def _stage1(args) -> int:
             run_dir.mkdir(parents=True, exist_ok=True)
             save_yaml(cfg, saved)
         dataset = PatchDataset(cfg.data, split="train", max_lidar_points=64)
+        if cfg.loss.cross_view_k > 0:
+            from gina3d.data.track_views import CrossViewDataset
+
+            dataset = CrossViewDataset(
+                dataset, cfg.loss.cross_view_k, cfg.loss.cross_view_max_gap_s, cfg.train.seed
+            )
         task = Stage1Task(cfg, info)
         state = train(task, dataset, cfg.train, run_dir, info, args.time_budget)
         if info.is_main:

@@ -1,9 +1,8 @@
 """The stage-1 objective: losses of one batch for the model and for the discriminator.
 
-Per image, ``rays_per_image`` pixel rays are drawn with the caller's generator:
-``object_ray_fraction`` of them from object pixels, the rest from background pixels (and,
-in the naive ablation, occluder pixels). If an image has no pixel of one kind, all its rays
-come from the other; if it has neither, rays are drawn uniformly and carry no weight.
+Per image, ``rays_per_image`` pixel rays are drawn (``training/ray_batch.py``): from the
+source patch, and with cross-view supervision (``cross_view_k``) partly from other
+observations of the same object, all rendered from the tri-plane decoded from the source.
 
 Occlusion handling (``occlusion_aware``): occluder pixels are ignored by every loss (they
 are not observations of the object, which may continue behind the occluder). With it off
@@ -34,6 +33,9 @@ from gina3d.losses.reconstruction import masked_mean, perceptual, psnr, rgb_l1, 
 from gina3d.models.discriminator import PatchDiscriminator, downsample, with_mask
 from gina3d.models.quantizer import VQOutput
 from gina3d.models.stage1 import Stage1Model, image_rays, intrinsics_matrix
+from gina3d.training.ray_batch import draw_rays, sample_pixels, sampling_weights
+
+__all__ = ["GREY", "LossConfig", "Stage1Objective", "sample_pixels", "sampling_weights"]
 
 GREY = 0.5
 
@@ -84,6 +86,14 @@ class LossConfig:
     """Share of the sampled rays drawn from object pixels."""
     adversarial_resolution: int = 32
     """Side of the full renders used by the adversarial and perceptual terms."""
+    cross_view_k: int = 0
+    """Other observations of the source's object (its track) that score the decoded asset
+    each step (0: off, only the source view is scored)."""
+    cross_view_ray_fraction: float = 0.5
+    """Share of ``rays_per_image`` drawn from those other observations."""
+    cross_view_max_gap_s: float = 2.0
+    """Pedestrians and cyclists change pose: only their observations within this many
+    seconds of the source score the asset."""
 
     def validate(self) -> None:
         """Raise ValueError naming the first bad field."""
@@ -91,6 +101,10 @@ class LossConfig:
             raise ValueError(f"loss.adversarial_kind must be one of {adv.KINDS}")
         if not 0.0 <= self.object_ray_fraction <= 1.0 or self.rays_per_image < 1:
             raise ValueError("loss.object_ray_fraction must be in [0, 1], rays_per_image >= 1")
+        if self.cross_view_k < 0 or not 0.0 <= self.cross_view_ray_fraction < 1.0:
+            raise ValueError("loss.cross_view_k must be >= 0, cross_view_ray_fraction in [0, 1)")
+        if self.cross_view_max_gap_s < 0:
+            raise ValueError("loss.cross_view_max_gap_s must be >= 0")
         if self.adversarial_resolution < 4:
             raise ValueError("loss.adversarial_resolution must be >= 4")
         weights = (
@@ -100,45 +114,6 @@ class LossConfig:
         for name in weights:
             if not getattr(self, name) >= 0:
                 raise ValueError(f"loss.{name} must be >= 0, got {getattr(self, name)!r}")
-
-
-def sample_pixels(
-    positive: Tensor, negative: Tensor, count: int, fraction: float, generator: torch.Generator
-) -> Tensor:
-    """Flat pixel indices [B,count]: round(count*fraction) from ``positive`` [B,H*W] pixels,
-    the rest from ``negative`` ones (with replacement; falls back as the module says)."""
-    dev = generator.device
-    pos, neg = positive.to(dev).float(), negative.to(dev).float()
-    has_pos, has_neg = pos.sum(1, keepdim=True) > 0, neg.sum(1, keepdim=True) > 0  # [B,1]
-    uniform = torch.ones_like(pos)
-    pos_w = torch.where(has_pos, pos, torch.where(has_neg, neg, uniform))  # [B,H*W]
-    neg_w = torch.where(has_neg, neg, torch.where(has_pos, pos, uniform))
-    n_pos = min(count, max(0, round(count * fraction)))
-    parts = []
-    if n_pos:
-        parts.append(torch.multinomial(pos_w, n_pos, replacement=True, generator=generator))
-    if count - n_pos:
-        parts.append(torch.multinomial(neg_w, count - n_pos, replacement=True, generator=generator))
-    return torch.cat(parts, dim=1).to(positive.device)  # [B,count]
-
-
-def sampling_weights(batch: dict[str, Tensor], cfg: LossConfig) -> tuple[Tensor, Tensor]:
-    """Per-pixel drawing weights [B,H*W] of the object rays and of the other (negative) rays:
-    object pixels, and background pixels (plus occluder pixels in the naive mode), weigh 1."""
-    obj = batch["object_mask"].flatten(1)  # [B,H*W]
-    neg = batch["background_mask"].flatten(1)
-    if not cfg.occlusion_aware:
-        neg = neg + batch["occluder_mask"].flatten(1)
-    return obj, neg
-
-
-def _gather(image: Tensor, idx: Tensor) -> Tensor:
-    """[B,H,W(,C)] -> values at flat pixel indices idx [B,N] -> [B,N(,C)]."""
-    b = image.shape[0]
-    flat = image.reshape(b, -1, *image.shape[3:])
-    if flat.dim() == 2:
-        return flat.gather(1, idx)
-    return flat.gather(1, idx[..., None].expand(-1, -1, flat.shape[-1]))
 
 
 class Stage1Objective:
@@ -188,21 +163,19 @@ class Stage1Objective:
         cfg, model = self.cfg, self.model
         rgb, box = batch["rgb"], batch["box_size"]
 
-        obj = batch["object_mask"].flatten(1)  # [B,H*W]
-        occ = batch["occluder_mask"].flatten(1)
-        bg = batch["background_mask"].flatten(1)
-        pos_w, neg_w = sampling_weights(batch, cfg)
-        idx = sample_pixels(pos_w, neg_w, cfg.rays_per_image, cfg.object_ray_fraction, generator)
+        rays = draw_rays(
+            batch,
+            cfg.rays_per_image,
+            cfg.object_ray_fraction,
+            cfg.occlusion_aware,
+            generator,
+            cfg.cross_view_k,
+            cfg.cross_view_ray_fraction,
+        )
         out = model.render_rays(
-            triplane,
-            _gather(batch["ray_origin"], idx),
-            _gather(batch["ray_direction"], idx),
-            box,
-            generator=generator,
-            perturb=True,
+            triplane, rays.origin, rays.direction, box, generator=generator, perturb=True
         )  # rgb [B,N,3], opacity [B,N], depth [B,N]
-        target = _gather(rgb.permute(0, 2, 3, 1), idx)  # [B,N,3]
-        w_obj, w_bg, w_occ = _gather(obj, idx), _gather(bg, idx), _gather(occ, idx)  # [B,N]
+        target, w_obj, w_bg, w_occ = rays.target, rays.w_obj, rays.w_bg, rays.w_occ  # [B,N]
         w_neg = w_bg if cfg.occlusion_aware else w_bg + w_occ
 
         terms: dict[str, Tensor] = {}
@@ -213,8 +186,7 @@ class Stage1Objective:
         terms["background_opacity"] = background_opacity(out["opacity"], w_neg)
         terms["lidar_depth"] = zero
         if cfg.use_lidar and cfg.lidar_depth:
-            lidar = _gather(batch["lidar_depth"], idx)
-            terms["lidar_depth"] = lidar_depth_l1(out["depth"], lidar, box, w_obj)
+            terms["lidar_depth"] = lidar_depth_l1(out["depth"], rays.lidar, box, w_obj)
         terms["codebook"] = vq.loss
         terms["perceptual"] = zero
         terms["adversarial"] = zero
@@ -242,13 +214,15 @@ class Stage1Objective:
         logs = {k: float(v.detach()) for k, v in terms.items()}
         logs.update(
             loss=float(total.detach()),
-            psnr=psnr(out["rgb"], target, w_obj),
+            psnr=psnr(out["rgb"], target, w_obj * rays.source),
             opacity_object=float(masked_mean(out["opacity"].detach(), w_obj)),
             opacity_background=float(masked_mean(out["opacity"].detach(), w_bg)),
             vq_perplexity=float(vq.perplexity),
             vq_usage=float(vq.usage),
             vq_restarts=float(model.quantizer.restarts),
         )
+        if not bool(rays.source.all()):
+            logs["psnr_cross_view"] = psnr(out["rgb"], target, w_obj * ~rays.source)
         if float(w_occ.sum()) > 0:
             logs["opacity_occluder"] = float(masked_mean(out["opacity"].detach(), w_occ))
         return total, logs
