@@ -49,6 +49,22 @@ def build_parser() -> Parser:
     )
     r.add_argument("--device", default="cpu", help="torch device (default cpu)")
     r.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
+    r.add_argument(
+        "--max-objects",
+        type=int,
+        help="held-out views: evaluate a seeded random subset of N tracks (default all)",
+    )
+    r.add_argument(
+        "--max-targets",
+        type=int,
+        default=8,
+        help="held-out views: other observations scored per track (default 8)",
+    )
+    r.add_argument(
+        "--no-heldout",
+        action="store_true",
+        help="skip the held-out-view and ground-truth-shape metrics",
+    )
     r.add_argument("--quiet", action="store_true", help="no progress bar")
     _add_gen(sub)
     return p
@@ -142,6 +158,10 @@ def _check_inputs(args) -> None:
         raise Gina3dError(f"--max-patches must be at least 1 (got {args.max_patches})")
     if args.batch_size < 1:
         raise Gina3dError(f"--batch-size must be at least 1 (got {args.batch_size})")
+    for name in ("max_objects", "max_targets"):
+        value = getattr(args, name, None)
+        if value is not None and value < 1:
+            raise Gina3dError(f"--{name.replace('_', '-')} must be at least 1 (got {value})")
     check_device_options(args)
 
 
@@ -174,6 +194,8 @@ def _recon(args) -> int:
         progress=not args.quiet,
         model_info={"run": str(run_dir.resolve())},
     )
+    if not args.no_heldout:
+        _add_heldout(result, model, args)
     out = run_dir / "eval" / "recon.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_json(out, result)
@@ -188,12 +210,41 @@ def _recon(args) -> int:
         "amodal_iou_input",
         "amodal_iou_input_all",
         "amodal_iou_novel",
+        "psnr_heldout_view",
+        "ssim_heldout_view",
+        "psnr_heldout_mean_colour",
+        "chamfer_gt",
     ):
-        print(f"  {key:<22} {_fmt(result[key])}")
+        if key in result:
+            print(f"  {key:<24} {_fmt(result[key])}")
     for key, why in p["skipped"].items():
         print(f"  skipped {key}: {why}")
     print(f"wrote {out}")
     return 0
+
+
+def _add_heldout(result: dict, model, args) -> None:
+    """Merge the held-out-view and ground-truth-shape metrics into ``result``."""
+    import torch
+
+    from gina3d.data.dataset import PatchDataset
+    from gina3d.evaluation.heldout_views import evaluate_heldout_views
+
+    held = evaluate_heldout_views(
+        model,
+        PatchDataset(args.data, split=args.split),
+        torch.device(args.device),
+        max_objects=args.max_objects,
+        max_targets=args.max_targets,
+        seed=args.seed,
+        progress=not args.quiet,
+    )
+    for cls, metrics in held.pop("per_class").items():
+        row = result["per_class"].setdefault(cls, {})
+        row.update({k: v for k, v in metrics.items() if k != "num_objects"})
+        row["num_objects"] = metrics["num_objects"]
+    result["protocol"]["heldout"] = held.pop("protocol")
+    result.update(held)
 
 
 def _gen(args) -> int:

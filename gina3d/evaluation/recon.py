@@ -17,6 +17,8 @@ Metrics (``evaluate_reconstruction`` returns them with a ``protocol`` describing
 * ``amodal_iou_input``: IoU of (rendered opacity >= 0.5) at the input view with the stored
   amodal mask, mean over occluded patches (``occluded_pixels > 0``);
   ``amodal_iou_input_all``: the same over all patches. Need amodal masks (synthetic data).
+* ``per_class``: ``psnr_visible``, ``ssim_visible`` and ``amodal_iou_novel`` per class.
+  ``evaluation/heldout_views.py`` adds the held-out-view and ground-truth-shape metrics.
 * ``amodal_iou_novel``: IoU of (rendered opacity >= 0.5) at each novel view with the object's
   ground-truth mesh silhouette (``novel_views.gt_silhouette``), mean over patches and views;
   ``amodal_iou_novel_per_view`` gives the mean per azimuth. Need ``DATASET/meshes``.
@@ -140,7 +142,7 @@ def evaluate_reconstruction(
     if isinstance(model, torch.nn.Module):
         model.to(device).eval()
 
-    psnr, ssim, iou_all, iou_occ = [], [], [], []
+    psnr, ssim, iou_all, iou_occ, classes = [], [], [], [], []
     novel: dict[float, list[float]] = {v: [] for v in views}
     depth_err_sum, depth_pixels, num_occluded = 0.0, 0, 0
     batches = [indices[i : i + batch_size] for i in range(0, len(indices), batch_size)]
@@ -149,6 +151,7 @@ def evaluate_reconstruction(
         for chunk in bar:
             items = [ds[i] for i in chunk]
             recs = [ds.record(i) for i in chunk]
+            classes += [r.cls for r in recs]
             batch = {k: torch.stack([it[k] for it in items]).to(device) for k in items[0]}
             rgb, dirs = batch["rgb"], batch["ray_direction"]
             b = len(chunk)
@@ -220,6 +223,7 @@ def evaluate_reconstruction(
         "amodal_iou_novel_per_view": (
             {f"{v:g}": _mean(novel[v]) for v in views} if do_novel else None
         ),
+        "per_class": _per_class(classes, psnr, ssim, novel if do_novel else None),
         "protocol": {
             "split": split,
             "num_evaluated": len(indices),
@@ -244,6 +248,22 @@ def evaluate_reconstruction(
             "skipped": skipped,
         },
     }
+
+
+def _per_class(classes, psnr, ssim, novel) -> dict:
+    """psnr_visible, ssim_visible and amodal_iou_novel per class (lists in patch order)."""
+    out = {}
+    for cls in sorted(set(classes)):
+        mine = [i for i, c in enumerate(classes) if c == cls]
+        out[cls] = {
+            "num_patches": len(mine),
+            "psnr_visible": _mean([psnr[i] for i in mine]),
+            "ssim_visible": _mean([ssim[i] for i in mine]),
+            "amodal_iou_novel": (
+                _mean([vals[i] for vals in novel.values() for i in mine]) if novel else None
+            ),
+        }
+    return out
 
 
 def _novel_ious(model, triplane, box_size, recs, views, res, meshes):
