@@ -55,9 +55,9 @@ def build_parser() -> Parser:
 
 
 def _add_gen(sub) -> None:
-    from gina3d.evaluation.gen_eval import NETWORKS, REFERENCES, GenSettings
+    from gina3d.evaluation.gen_config import NETWORKS, REFERENCES, GenEvalConfig
 
-    d = GenSettings()
+    d = GenEvalConfig()
     g = sub.add_parser(
         "gen",
         help="stage-2 generation metrics -> RUN/eval/gen.json",
@@ -92,7 +92,7 @@ def _add_gen(sub) -> None:
     )
     g.add_argument(
         "--network",
-        default="default",
+        default=d.network,
         choices=NETWORKS,
         help="FID features: default = the FID Inception-v3 (refuses to run when missing); "
         "random-test = a random net FOR TESTS ONLY (labelled in gen.json)",
@@ -115,7 +115,7 @@ def _add_gen(sub) -> None:
     g.add_argument(
         "--batch-size", type=int, default=d.batch_size, help="images per feature batch (8)"
     )
-    g.add_argument("--device", default="cpu", help="torch device (default cpu)")
+    g.add_argument("--device", default=d.device, help="torch device (default cpu)")
     g.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
     g.add_argument("--quiet", action="store_true", help="no progress bars")
 
@@ -197,24 +197,25 @@ def _recon(args) -> int:
 
 
 def _gen(args) -> int:
-
     from gina3d.assets.options import check_device_options
     from gina3d.assets.run_models import load_models, run_kind
     from gina3d.atomic import atomic_write_json
-    from gina3d.evaluation.gen_eval import GenSettings, evaluate_gen_run, feature_network
+    from gina3d.evaluation.gen_config import GenEvalConfig
+    from gina3d.evaluation.gen_eval import evaluate_gen_run, feature_network
 
     check_device_options(args)
-    settings = GenSettings(
+    settings = GenEvalConfig(
         n=args.n,
         seed=args.seed,
         resolution=args.resolution,
         mesh_resolution=args.mesh_resolution,
         points_per_shape=args.points,
+        network=args.network,
+        reference=args.reference,
+        max_real=args.max_real,
         steps=args.steps,
         temperature=args.temperature,
         guidance=args.guidance,
-        reference=args.reference,
-        max_real=args.max_real,
         batch_size=args.batch_size,
         device=args.device,
     )
@@ -225,8 +226,8 @@ def _gen(args) -> int:
         raise Gina3dError(
             f"{run_dir}: a stage-1 run; eval gen needs a stage-2 run (gina3d train stage2)"
         )
-    network = feature_network(args.network, args.seed)  # refuses when the network is missing
-    if args.network != "default":
+    network = feature_network(settings.network, settings.seed)  # refuses when it is missing
+    if settings.network != "default":
         print(f"warning: feature network '{network.name}': FID/KID for tests only")
     models = load_models(run_dir, args.device)
     result = evaluate_gen_run(
@@ -235,7 +236,6 @@ def _gen(args) -> int:
         args.split,
         network,
         settings,
-        network_choice=args.network,
         progress=not args.quiet,
     )
     out = run_dir / "eval" / "gen.json"

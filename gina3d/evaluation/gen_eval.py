@@ -44,13 +44,14 @@ from __future__ import annotations
 import os
 import time
 from collections import Counter
-from dataclasses import asdict, dataclass
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from gina3d.errors import Gina3dError
+from gina3d.evaluation.gen_config import NETWORKS, GenEvalConfig
 from gina3d.evaluation.gen_data import (
     allocate,
     class_pools,
@@ -64,61 +65,14 @@ from gina3d.evaluation.gen_data import (
 )
 from gina3d.generation.sampler import asset_seed
 
-__all__ = ["GenSettings", "allocate", "draw_cycling", "evaluate_gen_run", "feature_network"]
+__all__ = ["allocate", "draw_cycling", "evaluate_gen_run", "feature_network"]
 
-NETWORKS = ("default", "random-test")
-REFERENCES = ("auto", "meshes", "lidar")
 OPACITY_THRESHOLD = 0.5  # render pixels kept as object (as generation.py's docstring)
 CAMERA_DISTRIBUTION = (
     "per generated asset, the intrinsics (scaled to the render resolution) and cam_from_obj "
     "of one held-out patch of its class, drawn seeded, unoccluded patches preferred; the "
     "asset's size and time conditions come from the same patch"
 )
-
-
-@dataclass
-class GenSettings:
-    """Settings of ``evaluate_gen_run``; all of them go into the protocol."""
-
-    n: int = 64
-    """Generated assets."""
-    seed: int = 0
-    resolution: int = 64
-    """Render size of generated images (and of the geometry-consistency views), pixels."""
-    mesh_resolution: int = 64
-    """Marching-cubes grid nodes per box axis for the generated meshes."""
-    points_per_shape: int = 1024
-    """Surface / LiDAR points per shape for Chamfer distances."""
-    steps: int = 12
-    temperature: float = 1.0
-    guidance: float = 2.0
-    reference: str = "auto"
-    """auto (meshes when DATASET/meshes exists, else LiDAR), meshes, lidar."""
-    min_lidar_points: int = 64
-    """LiDAR references: objects with fewer aggregated points are left out."""
-    max_real: int = 1024
-    """At most this many real patches (seeded subset) for the image metrics."""
-    kid_subsets: int = 100
-    batch_size: int = 8
-    device: str = "cpu"
-
-    def validate(self) -> None:
-        if self.n < 2:
-            raise Gina3dError(f"--n must be at least 2 (FID needs two samples), got {self.n}")
-        if self.resolution < 8:
-            raise Gina3dError(f"--resolution must be at least 8 pixels, got {self.resolution}")
-        if self.mesh_resolution < 8:
-            raise Gina3dError(f"--mesh-resolution must be at least 8, got {self.mesh_resolution}")
-        if self.points_per_shape < 16:
-            raise Gina3dError(f"--points must be at least 16, got {self.points_per_shape}")
-        if self.steps < 1 or self.temperature < 0:
-            raise Gina3dError("--steps must be >= 1 and --temperature >= 0")
-        if self.reference not in REFERENCES:
-            raise Gina3dError(f"--reference must be one of {', '.join(REFERENCES)}")
-        if self.max_real < 2:
-            raise Gina3dError(f"--max-real must be at least 2, got {self.max_real}")
-        if self.batch_size < 1:
-            raise Gina3dError(f"--batch-size must be at least 1, got {self.batch_size}")
 
 
 def feature_network(name: str, seed: int = 0):
@@ -158,12 +112,12 @@ def evaluate_gen_run(
     data_root: str | os.PathLike,
     split: str,
     network,
-    settings: GenSettings | None = None,
-    network_choice: str = "default",
+    settings: GenEvalConfig | None = None,
     progress: bool = True,
 ) -> dict:
     """Every generation metric of a stage-2 run's samples (module docstring) with its
-    protocol; ``models``: ``assets.run_models.load_models`` of a stage-2 run."""
+    protocol; ``models``: ``assets.run_models.load_models`` of a stage-2 run; ``network``:
+    the feature network, ``feature_network(settings.network)``."""
     from tqdm import tqdm
 
     from gina3d.assets.mesh import extract_mesh
@@ -171,14 +125,11 @@ def evaluate_gen_run(
     from gina3d.assets.surface import default_opacity
     from gina3d.data.dataset import TIMES_OF_DAY
     from gina3d.evaluation.fid import unpremultiply
-    from gina3d.evaluation.generation import (
-        GenEvalConfig,
-        evaluate_generated,
-    )
+    from gina3d.evaluation.generation import evaluate_generated
     from gina3d.evaluation.geometry_consistency import triplane_render_fn
     from gina3d.generation.sampler import sample_token_grids
 
-    s = settings or GenSettings()
+    s = settings or GenEvalConfig()
     s.validate()
     require_stage2(models, "eval gen")
     root = Path(data_root)
@@ -264,13 +215,6 @@ def evaluate_gen_run(
     ref_shapes, ref_sizes, ref_info = reference_shapes(root, split, meta, counts, s)
     timing["references"] = time.perf_counter() - t
 
-    cfg = GenEvalConfig(
-        points_per_shape=s.points_per_shape,
-        consistency_resolution=s.resolution,
-        kid_subsets=s.kid_subsets,
-        batch_size=s.batch_size,
-        device=str(device),
-    )
     t = time.perf_counter()
     cbar = tqdm(
         total=len(keep),
@@ -287,14 +231,13 @@ def evaluate_gen_run(
         [meshes[k] for k in keep],
         ref_shapes,
         network,
-        seed=s.seed,
         # render functions, shapes and box sizes all of the assets with a mesh (the same
         # list order, so the default consistency cameras use each asset's own box)
         render_fns=_CountingRenderFns([render_fns[k] for k in keep], cbar, device),
         generated_box_sizes=[sizes[k] for k in keep],
         reference_box_sizes=ref_sizes,
         camera_distribution=CAMERA_DISTRIBUTION,
-        config=cfg,
+        config=replace(s, device=str(device)),
     )
     cbar.close()
     timing["metrics"] = time.perf_counter() - t
@@ -357,13 +300,13 @@ def evaluate_gen_run(
         p["classes"].setdefault(c, {})["reference"] = v["used"]
     p["dataset"] = str(root.resolve())
     p["split"] = split
-    p["network_choice"] = network_choice
-    p["settings"] = asdict(s)
+    p["network_choice"] = s.network
+    p["settings"] = s.run_settings()
     p["device"] = str(device)
     p["threads"] = torch.get_num_threads()
     p["timing_s"] = {k: round(v, 3) for k, v in timing.items()}
     result["network"] = network.describe()["name"]
-    if network_choice != "default":
+    if s.network != "default":
         result["warning"] = "random test feature network: fid/kid mean nothing outside tests"
     result["assets"] = rows
     return result
