@@ -7,7 +7,11 @@ rendered and meshed, which reference shapes) and the metric side
 geometry-consistency thresholds). Its defaults are those ``gina3d eval gen`` has always
 used.
 
-Fields after ``device`` have no ``eval gen`` flag (library use).
+``gina3d eval gen`` builds its flags from the fields (``cli/dataclass_flags.py``): the
+field order is the order of ``--help``, a field's docstring is its help, a ``flag`` in a
+field's metadata names a flag that differs from the field, ``choices`` lists the values a
+flag takes. The fields after ``device`` have no flag (``cli/eval.py`` skips them:
+library use).
 
 Reports keep the two blocks they have always had: ``protocol.settings`` (``run_settings``)
 and ``protocol.config`` (``metric_config``), with the same keys.
@@ -15,7 +19,7 @@ and ``protocol.config`` (``metric_config``), with the same keys.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from gina3d.errors import Gina3dError
 
@@ -69,12 +73,12 @@ class GenEvalConfig:
     views."""
     mesh_resolution: int = 64
     """Marching-cubes grid nodes per box axis for the generated meshes."""
-    points_per_shape: int = 1024
+    points_per_shape: int = field(default=1024, metadata={"flag": "--points"})
     """Surface or LiDAR points per shape for the Chamfer distances."""
-    network: str = "default"
+    network: str = field(default="default", metadata={"choices": NETWORKS})
     """FID features: default = the FID Inception-v3 (refuses to run when it is missing);
     random-test = a random network FOR TESTS ONLY (labelled in gen.json)."""
-    reference: str = "auto"
+    reference: str = field(default="auto", metadata={"choices": REFERENCES})
     """Reference shapes: meshes (DATASET/meshes), lidar, or auto (meshes when
     DATASET/meshes exists, else lidar)."""
     max_real: int = 1024
