@@ -8,7 +8,9 @@ Layout (docs/assets.md describes every key)::
     DIR/asset.json             decoder reference, class, size, seed, conditions, tokens, ...
 
 Every file is written atomically, and ``asset.json`` last (an existing one is removed
-first): a folder with an ``asset.json`` is complete.
+first): a folder with an ``asset.json`` is complete. ``save_asset`` takes the asset as an
+``AssetContents`` and the file options as ``AssetOptions`` (``asset_spec.py``), checks
+them all, then writes the files one step each.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from gina3d.assets.asset_spec import AssetContents, AssetOptions
 from gina3d.atomic import atomic_write_bytes, atomic_write_json
 from gina3d.errors import Gina3dError
 
@@ -31,6 +34,7 @@ FORMAT = "gina3d-asset"
 VERSION = 1
 TRIPLANE_FILE = "triplane.safetensors"
 ASSET_FILE = "asset.json"
+__all__ = ["Asset", "AssetContents", "AssetOptions", "load_asset", "save_asset"]
 
 
 @dataclass
@@ -76,13 +80,13 @@ def _finite_dict(conditions: dict | None, name: str) -> dict:
     return conditions
 
 
-def _mesh_summary(
-    mesh, size: np.ndarray, fmt: str, resolution: int, rule: str, level, opacity: float
-) -> dict:
+def _mesh_summary(mesh, size: np.ndarray, fmt: str, options: AssetOptions, opacity: float) -> dict:
+    rule = "opacity" if options.mesh_level is None else "density"
+    level = options.mesh_level
     summary = {
         "file": f"mesh.{fmt}",
         "format": fmt,
-        "resolution": resolution,
+        "resolution": options.mesh_resolution,
         "rule": rule,
         "opacity": opacity if rule == "opacity" else None,
         "level_sigma": None if level is None else float(level),
@@ -109,53 +113,70 @@ def save_asset(
     out_dir: str | os.PathLike,
     stage1_model,
     stage1_run: str | os.PathLike,
-    tokens,
-    class_name: str | None,
-    size_m,
-    seed: int | None,
-    conditions: dict | None = None,
-    extra: dict | None = None,
-    mesh_format: str = "glb",
-    views: int = 8,
-    image_size: int = 128,
-    mesh_resolution: int = 128,
-    mesh_level: float | None = None,
-    mesh_opacity: float | None = None,
+    contents: AssetContents,
+    options: AssetOptions | None = None,
 ) -> Path:
-    """Decode ``tokens`` [T] with ``stage1_model`` and write the asset folder ``out_dir``.
-
-    ``size_m`` (3,) metres sets the box the normalised tri-plane is scaled to;
-    ``conditions`` are what the sample was conditioned on (plain JSON); ``extra`` any
-    further provenance (e.g. an edit's sources). ``mesh_opacity`` (default
-    ``surface.default_opacity(class_name)``) or ``mesh_level`` (a density) place the mesh surface
-    (``gina3d/assets/surface.py``). Returns the folder's path.
+    """Decode ``contents.tokens`` [T] with ``stage1_model`` (of the stage-1 run or checkpoint
+    folder ``stage1_run``) and write the asset folder ``out_dir``: tri-plane, mesh,
+    turntable, then ``asset.json``. ``options`` (default ``AssetOptions()``) place the mesh
+    surface (``gina3d/assets/surface.py``) and size the turntable. Every input is checked
+    before anything is written. Returns the folder's path.
     """
-    from safetensors.torch import save as safetensors_bytes
-
     from gina3d.assets.decoder_ref import decoder_reference
-    from gina3d.assets.mesh import check_size, extract_mesh
-    from gina3d.assets.mesh_export import MESH_FORMATS, check_format, export_mesh
-    from gina3d.assets.surface import default_opacity
-    from gina3d.assets.turntable import ELEVATION_DEG, FOV_DEG, render_turntable, save_turntable
 
     start = time.perf_counter()
-    cfg = stage1_model.cfg
-    tok = check_tokens(tokens, cfg)
+    options = options or AssetOptions()
+    contents, fmt = _checked(stage1_model.cfg, contents, options)
+    decoder = decoder_reference(stage1_run, stage1_model)
+    out = _prepare_dir(out_dir, fmt)
+    device = next(stage1_model.parameters()).device
+    triplane = stage1_model.decode_indices(contents.tokens[None].to(device))[0].float()
+    t_decode = time.perf_counter()  # triplane [3,F,R,R]
+    _write_triplane(out, triplane, contents.tokens)
+    mesh = _write_mesh(out, stage1_model, triplane, contents, options, fmt)
+    t_mesh = time.perf_counter()
+    turntable = _write_turntable(out, stage1_model, triplane, contents.size_m, options)
+    t_turn = time.perf_counter()
+    meta = _asset_meta(stage1_model.cfg, decoder, contents, triplane, mesh, turntable)
+    meta["timing_s"] = {
+        "decode": round(t_decode - start, 4),
+        "mesh": round(t_mesh - t_decode, 4),
+        "turntable": round(t_turn - t_mesh, 4),
+        "total": round(time.perf_counter() - start, 4),
+    }
+    meta["extra"] = contents.extra
+    atomic_write_json(out / ASSET_FILE, meta)
+    return out
+
+
+def _checked(cfg, contents: AssetContents, options: AssetOptions) -> tuple[AssetContents, str]:
+    """The contents checked and normalised (tokens int64 [T] on the CPU, size (3,) float64
+    metres, conditions and extra plain dicts) and the mesh format; Gina3dError otherwise."""
+    from gina3d.assets.mesh import check_size
+    from gina3d.assets.mesh_export import check_format
     from gina3d.data.dataset import check_class
 
-    class_name = check_class(class_name)
-    size = check_size(size_m)
-    fmt = check_format(mesh_format)
-    conditions = _finite_dict(conditions, "conditions")
-    extra = _finite_dict(extra, "extra")
+    tokens = check_tokens(contents.tokens, cfg)
+    class_name = check_class(contents.class_name)
+    size = check_size(contents.size_m)
+    fmt = check_format(options.mesh_format)
+    conditions = _finite_dict(contents.conditions, "conditions")
+    extra = _finite_dict(contents.extra, "extra")
+    seed = contents.seed
     if seed is not None and not isinstance(seed, (int, np.integer)):
         raise Gina3dError(f"seed must be an integer or None, got {seed!r}")
-    if views < 1 or image_size < 1 or mesh_resolution < 2:
+    views, image_size, resolution = options.views, options.image_size, options.mesh_resolution
+    if views < 1 or image_size < 1 or resolution < 2:
         raise Gina3dError(
             f"need views >= 1, image_size >= 1 and mesh_resolution >= 2 "
-            f"(got {views}, {image_size}, {mesh_resolution})"
+            f"(got {views}, {image_size}, {resolution})"
         )
-    decoder = decoder_reference(stage1_run, stage1_model)
+    return AssetContents(tokens, size, class_name, seed, conditions, extra), fmt
+
+
+def _prepare_dir(out_dir: str | os.PathLike, fmt: str) -> Path:
+    """The folder, made; its asset.json (complete-marker) and other-format meshes removed."""
+    from gina3d.assets.mesh_export import MESH_FORMATS
 
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
@@ -165,56 +186,73 @@ def save_asset(
     for other in MESH_FORMATS:
         if other != fmt:
             (out / f"mesh.{other}").unlink(missing_ok=True)
+    return out
 
-    device = next(stage1_model.parameters()).device
-    triplane = stage1_model.decode_indices(tok[None].to(device))[0].float()  # [3,F,R,R]
-    t_decode = time.perf_counter()
-    tensors = {"triplane": triplane.cpu().contiguous(), "tokens": tok.contiguous()}
+
+def _write_triplane(out: Path, triplane: Tensor, tokens: Tensor) -> None:
+    """triplane.safetensors: the tri-plane [3,F,R,R] and the token grid [T]."""
+    from safetensors.torch import save as safetensors_bytes
+
+    tensors = {"triplane": triplane.cpu().contiguous(), "tokens": tokens.contiguous()}
     atomic_write_bytes(out / TRIPLANE_FILE, safetensors_bytes(tensors, metadata={"format": FORMAT}))
 
-    rule = "opacity" if mesh_level is None else "density"
-    opacity = default_opacity(class_name) if mesh_opacity is None else float(mesh_opacity)
+
+def _write_mesh(
+    out: Path, model, triplane: Tensor, contents: AssetContents, options: AssetOptions, fmt: str
+) -> dict:
+    """mesh.<fmt> of the tri-plane in its box; returns asset.json's ``mesh`` entry."""
+    from gina3d.assets.mesh import extract_mesh
+    from gina3d.assets.mesh_export import export_mesh
+    from gina3d.assets.surface import default_opacity
+
+    if options.mesh_opacity is None:
+        opacity = default_opacity(contents.class_name)
+    else:
+        opacity = float(options.mesh_opacity)
+    size = contents.size_m
     mesh = extract_mesh(
-        stage1_model, triplane, size, mesh_resolution, opacity=opacity, level=mesh_level
+        model, triplane, size, options.mesh_resolution, opacity=opacity, level=options.mesh_level
     )
     export_mesh(mesh, out / f"mesh.{fmt}")
-    t_mesh = time.perf_counter()
+    return _mesh_summary(mesh, size, fmt, options, opacity)
 
-    frames = render_turntable(stage1_model, triplane, size, views, image_size)  # [V,H,W,3]
+
+def _write_turntable(out: Path, model, triplane: Tensor, size, options: AssetOptions) -> dict:
+    """turntable.png and turntable.gif; returns asset.json's ``turntable`` entry."""
+    from gina3d.assets.turntable import ELEVATION_DEG, FOV_DEG, render_turntable, save_turntable
+
+    views, image_size = options.views, options.image_size
+    frames = render_turntable(model, triplane, size, views, image_size)  # [V,H,W,3]
     save_turntable(frames, out / "turntable.png", out / "turntable.gif")
-    t_turn = time.perf_counter()
+    return {
+        "png": "turntable.png",
+        "gif": "turntable.gif",
+        "views": views,
+        "image_size": image_size,
+        "elevation_deg": ELEVATION_DEG,
+        "fov_deg": FOV_DEG,
+    }
 
+
+def _asset_meta(
+    cfg, decoder: dict, c: AssetContents, triplane: Tensor, mesh: dict, turntable: dict
+) -> dict:
+    """asset.json up to ``turntable`` (``save_asset`` adds ``timing_s`` and ``extra``)."""
     h = cfg.plane_tokens
-    meta = {
+    return {
         "format": FORMAT,
         "version": VERSION,
         "decoder": decoder,
-        "class": class_name,
-        "size_m": [float(s) for s in size],
-        "seed": None if seed is None else int(seed),
-        "conditions": conditions,
+        "class": c.class_name,
+        "size_m": [float(s) for s in c.size_m],
+        "seed": None if c.seed is None else int(c.seed),
+        "conditions": c.conditions,
         "token_grid": {"shape": [3, h, h], "codebook_size": cfg.codebook_size},
-        "tokens": tok.tolist(),
+        "tokens": c.tokens.tolist(),
         "triplane": {"file": TRIPLANE_FILE, "shape": list(triplane.shape)},
-        "mesh": _mesh_summary(mesh, size, fmt, mesh_resolution, rule, mesh_level, opacity),
-        "turntable": {
-            "png": "turntable.png",
-            "gif": "turntable.gif",
-            "views": views,
-            "image_size": image_size,
-            "elevation_deg": ELEVATION_DEG,
-            "fov_deg": FOV_DEG,
-        },
-        "timing_s": {
-            "decode": round(t_decode - start, 4),
-            "mesh": round(t_mesh - t_decode, 4),
-            "turntable": round(t_turn - t_mesh, 4),
-            "total": round(time.perf_counter() - start, 4),
-        },
-        "extra": extra,
+        "mesh": mesh,
+        "turntable": turntable,
     }
-    atomic_write_json(out / ASSET_FILE, meta)
-    return out
 
 
 def load_asset(path: str | os.PathLike) -> Asset:

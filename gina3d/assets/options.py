@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+from gina3d.assets.asset_spec import AssetOptions
 from gina3d.errors import Gina3dError
 
 
@@ -98,12 +99,12 @@ def check_device_options(args) -> None:
         raise Gina3dError(f"--device {args.device}: CUDA is not available on this machine")
 
 
-def asset_kwargs(args) -> dict:
-    """Keyword arguments of ``save_asset`` from the shared options."""
-    return {
-        "mesh_format": args.mesh_format,
-        "views": args.views,
-        "image_size": args.image_size,
-        "mesh_resolution": args.mesh_resolution,
-        "mesh_opacity": args.mesh_opacity,
-    }
+def asset_options(args) -> AssetOptions:
+    """``save_asset``'s options from the shared flags (``add_asset_options``)."""
+    return AssetOptions(
+        mesh_format=args.mesh_format,
+        mesh_resolution=args.mesh_resolution,
+        mesh_opacity=args.mesh_opacity,
+        views=args.views,
+        image_size=args.image_size,
+    )

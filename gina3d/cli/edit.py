@@ -46,9 +46,9 @@ def _mask(path: str):
 
 def _edit(args) -> int:
     from gina3d.assets import editing
-    from gina3d.assets.asset_io import load_asset, save_asset
+    from gina3d.assets.asset_io import AssetContents, load_asset, save_asset
     from gina3d.assets.decoder_ref import load_decoder, same_decoder
-    from gina3d.assets.options import asset_kwargs, check_asset_options, parse_size
+    from gina3d.assets.options import asset_options, check_asset_options, parse_size
     from gina3d.errors import Gina3dError
 
     check_asset_options(args)
@@ -80,18 +80,15 @@ def _edit(args) -> int:
     changed = int((tokens != a.tokens).sum())
     extra = {"edit": {"a": str(a.path.resolve()), "b": str(b.path.resolve()), **what}}
     extra["edit"]["tokens_from_b"] = changed
-    out = save_asset(
-        args.out,
-        model,
-        ckpt,
-        tokens,
-        a.class_name,
-        size if size is not None else a.size_m,
-        a.seed,
-        a.conditions,
+    contents = AssetContents(
+        tokens=tokens,
+        size_m=size if size is not None else a.size_m,
+        class_name=a.class_name,
+        seed=a.seed,
+        conditions=a.conditions,
         extra=extra,
-        **asset_kwargs(args),
     )
+    out = save_asset(args.out, model, ckpt, contents, asset_options(args))
     print(f"edited asset -> {out} ({changed} of {tokens.numel()} tokens differ from A)")
     return 0
 

@@ -70,10 +70,24 @@ def build_parser() -> Parser:
     return p
 
 
-def _add_gen(sub) -> None:
-    from gina3d.evaluation.gen_eval import NETWORKS, REFERENCES, GenSettings
+# GenEvalConfig fields without an `eval gen` flag (library use; gen.json records them)
+GEN_LIBRARY_ONLY = (
+    "min_lidar_points",
+    "kid_subsets",
+    "kid_subset_size",
+    "background",
+    "normalisation",
+    "consistency_elevation_deg",
+    "opacity_threshold",
+    "occlusion_tolerance",
+    "consistency_threshold",
+)
 
-    d = GenSettings()
+
+def _add_gen(sub) -> None:
+    from gina3d.cli.dataclass_flags import add_dataclass_flags
+    from gina3d.evaluation.gen_config import GenEvalConfig
+
     g = sub.add_parser(
         "gen",
         help="stage-2 generation metrics -> RUN/eval/gen.json",
@@ -86,52 +100,7 @@ def _add_gen(sub) -> None:
     g.add_argument("--run", required=True, help="stage-2 run directory (gina3d train stage2)")
     g.add_argument("--data", required=True, help="dataset directory (holds manifest.json)")
     g.add_argument("--split", default="test", help="held-out split (default test)")
-    g.add_argument("--n", type=int, default=d.n, help=f"generated assets (default {d.n})")
-    g.add_argument("--seed", type=int, default=d.seed, help="seed of everything (default 0)")
-    g.add_argument(
-        "--resolution",
-        type=int,
-        default=d.resolution,
-        help=f"render size in pixels, also of the consistency views (default {d.resolution})",
-    )
-    g.add_argument(
-        "--mesh-resolution",
-        type=int,
-        default=d.mesh_resolution,
-        help=f"marching-cubes grid per axis (default {d.mesh_resolution})",
-    )
-    g.add_argument(
-        "--points",
-        type=int,
-        default=d.points_per_shape,
-        help=f"points per shape for Chamfer (default {d.points_per_shape})",
-    )
-    g.add_argument(
-        "--network",
-        default="default",
-        choices=NETWORKS,
-        help="FID features: default = the FID Inception-v3 (refuses to run when missing); "
-        "random-test = a random net FOR TESTS ONLY (labelled in gen.json)",
-    )
-    g.add_argument(
-        "--reference",
-        default=d.reference,
-        choices=REFERENCES,
-        help="reference shapes: meshes (DATASET/meshes), lidar, auto (meshes if present)",
-    )
-    g.add_argument(
-        "--max-real",
-        type=int,
-        default=d.max_real,
-        help=f"at most this many real patches (default {d.max_real})",
-    )
-    g.add_argument("--steps", type=int, default=d.steps, help="MaskGIT steps (default 12)")
-    g.add_argument("--temperature", type=float, default=d.temperature, help="(default 1)")
-    g.add_argument("--guidance", type=float, default=d.guidance, help="CFG scale (default 2)")
-    g.add_argument(
-        "--batch-size", type=int, default=d.batch_size, help="images per feature batch (8)"
-    )
-    g.add_argument("--device", default="cpu", help="torch device (default cpu)")
+    add_dataclass_flags(g, GenEvalConfig, skip=GEN_LIBRARY_ONLY)
     g.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
     g.add_argument("--quiet", action="store_true", help="no progress bars")
 
@@ -248,27 +217,15 @@ def _add_heldout(result: dict, model, args) -> None:
 
 
 def _gen(args) -> int:
-
     from gina3d.assets.options import check_device_options
     from gina3d.assets.run_models import load_models, run_kind
     from gina3d.atomic import atomic_write_json
-    from gina3d.evaluation.gen_eval import GenSettings, evaluate_gen_run, feature_network
+    from gina3d.cli.dataclass_flags import dataclass_from_args
+    from gina3d.evaluation.gen_config import GenEvalConfig
+    from gina3d.evaluation.gen_eval import evaluate_gen_run, feature_network
 
     check_device_options(args)
-    settings = GenSettings(
-        n=args.n,
-        seed=args.seed,
-        resolution=args.resolution,
-        mesh_resolution=args.mesh_resolution,
-        points_per_shape=args.points,
-        steps=args.steps,
-        temperature=args.temperature,
-        guidance=args.guidance,
-        reference=args.reference,
-        max_real=args.max_real,
-        batch_size=args.batch_size,
-        device=args.device,
-    )
+    settings = dataclass_from_args(GenEvalConfig, args)
     _check_inputs(args)
     settings.validate()
     run_dir = Path(args.run)
@@ -276,8 +233,8 @@ def _gen(args) -> int:
         raise Gina3dError(
             f"{run_dir}: a stage-1 run; eval gen needs a stage-2 run (gina3d train stage2)"
         )
-    network = feature_network(args.network, args.seed)  # refuses when the network is missing
-    if args.network != "default":
+    network = feature_network(settings.network, settings.seed)  # refuses when it is missing
+    if settings.network != "default":
         print(f"warning: feature network '{network.name}': FID/KID for tests only")
     models = load_models(run_dir, args.device)
     result = evaluate_gen_run(
@@ -286,7 +243,6 @@ def _gen(args) -> int:
         args.split,
         network,
         settings,
-        network_choice=args.network,
         progress=not args.quiet,
     )
     out = run_dir / "eval" / "gen.json"

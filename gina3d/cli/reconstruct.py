@@ -108,8 +108,8 @@ def _reconstruct(args) -> int:
     from tqdm import tqdm
 
     from gina3d.assets import token_stats as ts
-    from gina3d.assets.asset_io import save_asset
-    from gina3d.assets.options import asset_kwargs, check_asset_options, parse_strengths
+    from gina3d.assets.asset_io import AssetContents, save_asset
+    from gina3d.assets.options import asset_options, check_asset_options, parse_strengths
     from gina3d.assets.reconstruct import encode_tokens
     from gina3d.assets.run_models import (
         load_models,
@@ -132,19 +132,17 @@ def _reconstruct(args) -> int:
     rays = (src["ray_direction"], src["ray_origin"])
     tokens = encode_tokens(models.stage1, src["rgb"], *rays, src["encode_size"])  # [T]
     labels = {"class_name": src["class_name"], "size": src["size"], "time": src["time"]}
-    out, kw = _out_dir(args), asset_kwargs(args)
+    out, options = _out_dir(args), asset_options(args)
     common = (models.stage1, models.stage1_source)
-    recon = save_asset(
-        out / "recon",
-        *common,
-        tokens,
-        src["class_name"],
-        src["size"],
-        None,
-        labels,
+    recon_contents = AssetContents(
+        tokens=tokens,
+        size_m=src["size"],
+        class_name=src["class_name"],
+        seed=None,
+        conditions=labels,
         extra={"source": src["info"]},
-        **kw,
     )
+    recon = save_asset(out / "recon", *common, recon_contents, options)
     print(f"reconstruction -> {recon}")
     if not args.variations:
         return 0
@@ -176,16 +174,16 @@ def _reconstruct(args) -> int:
                     **sampler,
                 },
             }
-            path = save_asset(
-                out / "variations" / f"s{strength:.2f}" / f"{j:03d}",
-                *common,
-                grid,
-                src["class_name"],
-                src["size"],
-                args.seed,
-                recorded,
+            contents = AssetContents(
+                tokens=grid,
+                size_m=src["size"],
+                class_name=src["class_name"],
+                seed=args.seed,
+                conditions=recorded,
                 extra=extra,
-                **kw,
+            )
+            path = save_asset(
+                out / "variations" / f"s{strength:.2f}" / f"{j:03d}", *common, contents, options
             )
             variants.append((grid, ts.read_strip(path)))
             bar.update(1)

@@ -68,9 +68,9 @@ def _sample(args) -> int:
     import torch
     from tqdm import tqdm
 
-    from gina3d.assets.asset_io import save_asset
+    from gina3d.assets.asset_io import AssetContents, save_asset
     from gina3d.assets.options import (
-        asset_kwargs,
+        asset_options,
         check_asset_options,
         check_class,
         check_time,
@@ -92,6 +92,7 @@ def _sample(args) -> int:
     class_name, time_of_day = check_class(args.class_name), check_time(args.time)
     size = parse_size(args.size)
     check_asset_options(args)
+    options = asset_options(args)
     check_writable(args.out, "--out")
     models = load_models(args.run, args.device)
     require_stage2(models, "sampling")
@@ -108,17 +109,16 @@ def _sample(args) -> int:
         conditions = {k: v for k, v in conditions.items() if v is not None}
         tokens = sample_tokens(models, seed_i, conditions, **sampler)  # [T]
         grids.append(tokens)
-        path = save_asset(
-            out / f"asset_{i:03d}",
-            models.stage1,
-            models.stage1_source,
-            tokens,
-            class_name,
-            sizes[i],
-            seed_i,
-            conditions,
+        contents = AssetContents(
+            tokens=tokens,
+            size_m=sizes[i],
+            class_name=class_name,
+            seed=seed_i,
+            conditions=conditions,
             extra={"stage2": stage2_ref, "batch": {"seed": args.seed, "index": i}},
-            **asset_kwargs(args),
+        )
+        path = save_asset(
+            out / f"asset_{i:03d}", models.stage1, models.stage1_source, contents, options
         )
         meta = json.loads((path / "asset.json").read_text())
         err = meta["mesh"]["extent_error"]

@@ -148,7 +148,7 @@ def load_real_images(
 def reference_shapes(
     root: Path, split: str, meta: dict, counts: dict[str, int], settings
 ) -> tuple[list, list, dict]:
-    """(shapes, box sizes, protocol entry) for ``settings`` (a ``gen_eval.GenSettings``):
+    """(shapes, box sizes, protocol entry) for ``settings`` (a ``gen_config.GenEvalConfig``):
     the protocol's step 4 (``gen_eval``'s module docstring)."""
     kind = settings.reference
     has_meshes = (root / "meshes").is_dir()

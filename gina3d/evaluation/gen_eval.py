@@ -3,7 +3,11 @@
 This is the glue between a trained stage-2 run, a dataset's held-out split and the pure
 metric function ``generation.evaluate_generated`` (FID, KID, COV, MMD, 1-NNA, geometry
 consistency, the real-vs-real floor). ``evaluate_gen_run`` returns what ``eval gen`` writes
-to ``RUN/eval/gen.json``; every choice below is written into its ``protocol``.
+to ``RUN/eval/gen.json``; every choice below is written into its ``protocol``. Its steps,
+one function each: ``plan_assets`` (1, 2), ``gen_sample.sample_assets`` (2),
+``real_images`` (3), ``score`` (4 to 6), ``gen_protocol.annotate_protocol`` (the run side
+of the protocol); ``gen_state`` holds what they hand each other, ``gen_config.GenEvalConfig``
+every setting.
 
 Protocol (docs/evaluation.md has the long form):
 
@@ -43,82 +47,28 @@ from __future__ import annotations
 
 import os
 import time
-from collections import Counter
-from dataclasses import asdict, dataclass
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from gina3d.errors import Gina3dError
+from gina3d.evaluation.gen_config import NETWORKS, GenEvalConfig
 from gina3d.evaluation.gen_data import (
     allocate,
     class_pools,
     draw_cycling,
     load_real_images,
     reference_shapes,
-    scaled_K,
     split_meta,
     training_class_mix,
-    unoccluded,
 )
-from gina3d.generation.sampler import asset_seed
+from gina3d.evaluation.gen_protocol import CAMERA_DISTRIBUTION, annotate_protocol, shape_protocol
+from gina3d.evaluation.gen_sample import sample_assets
+from gina3d.evaluation.gen_state import GenPlan, GenRun, GenSamples, RealSet
 
-__all__ = ["GenSettings", "allocate", "draw_cycling", "evaluate_gen_run", "feature_network"]
-
-NETWORKS = ("default", "random-test")
-REFERENCES = ("auto", "meshes", "lidar")
-OPACITY_THRESHOLD = 0.5  # render pixels kept as object (as generation.py's docstring)
-CAMERA_DISTRIBUTION = (
-    "per generated asset, the intrinsics (scaled to the render resolution) and cam_from_obj "
-    "of one held-out patch of its class, drawn seeded, unoccluded patches preferred; the "
-    "asset's size and time conditions come from the same patch"
-)
-
-
-@dataclass
-class GenSettings:
-    """Settings of ``evaluate_gen_run``; all of them go into the protocol."""
-
-    n: int = 64
-    """Generated assets."""
-    seed: int = 0
-    resolution: int = 64
-    """Render size of generated images (and of the geometry-consistency views), pixels."""
-    mesh_resolution: int = 64
-    """Marching-cubes grid nodes per box axis for the generated meshes."""
-    points_per_shape: int = 1024
-    """Surface / LiDAR points per shape for Chamfer distances."""
-    steps: int = 12
-    temperature: float = 1.0
-    guidance: float = 2.0
-    reference: str = "auto"
-    """auto (meshes when DATASET/meshes exists, else LiDAR), meshes, lidar."""
-    min_lidar_points: int = 64
-    """LiDAR references: objects with fewer aggregated points are left out."""
-    max_real: int = 1024
-    """At most this many real patches (seeded subset) for the image metrics."""
-    kid_subsets: int = 100
-    batch_size: int = 8
-    device: str = "cpu"
-
-    def validate(self) -> None:
-        if self.n < 2:
-            raise Gina3dError(f"--n must be at least 2 (FID needs two samples), got {self.n}")
-        if self.resolution < 8:
-            raise Gina3dError(f"--resolution must be at least 8 pixels, got {self.resolution}")
-        if self.mesh_resolution < 8:
-            raise Gina3dError(f"--mesh-resolution must be at least 8, got {self.mesh_resolution}")
-        if self.points_per_shape < 16:
-            raise Gina3dError(f"--points must be at least 16, got {self.points_per_shape}")
-        if self.steps < 1 or self.temperature < 0:
-            raise Gina3dError("--steps must be >= 1 and --temperature >= 0")
-        if self.reference not in REFERENCES:
-            raise Gina3dError(f"--reference must be one of {', '.join(REFERENCES)}")
-        if self.max_real < 2:
-            raise Gina3dError(f"--max-real must be at least 2, got {self.max_real}")
-        if self.batch_size < 1:
-            raise Gina3dError(f"--batch-size must be at least 1, got {self.batch_size}")
+__all__ = ["allocate", "draw_cycling", "evaluate_gen_run", "feature_network"]
 
 
 def feature_network(name: str, seed: int = 0):
@@ -158,212 +108,118 @@ def evaluate_gen_run(
     data_root: str | os.PathLike,
     split: str,
     network,
-    settings: GenSettings | None = None,
-    network_choice: str = "default",
+    settings: GenEvalConfig | None = None,
     progress: bool = True,
 ) -> dict:
     """Every generation metric of a stage-2 run's samples (module docstring) with its
-    protocol; ``models``: ``assets.run_models.load_models`` of a stage-2 run."""
-    from tqdm import tqdm
+    protocol; ``models``: ``assets.run_models.load_models`` of a stage-2 run; ``network``:
+    the feature network, ``feature_network(settings.network)``."""
+    from gina3d.assets.run_models import require_stage2
 
-    from gina3d.assets.mesh import extract_mesh
-    from gina3d.assets.run_models import require_stage2, stage2_conditions
-    from gina3d.assets.surface import default_opacity
-    from gina3d.data.dataset import TIMES_OF_DAY
-    from gina3d.evaluation.fid import unpremultiply
-    from gina3d.evaluation.generation import (
-        GenEvalConfig,
-        evaluate_generated,
-    )
-    from gina3d.evaluation.geometry_consistency import triplane_render_fn
-    from gina3d.generation.sampler import sample_token_grids
-
-    s = settings or GenSettings()
+    s = settings or GenEvalConfig()
     s.validate()
     require_stage2(models, "eval gen")
-    root = Path(data_root)
-    device = torch.device(s.device)
-    timing: dict[str, float] = {}
+    run = GenRun(Path(data_root), split, s, progress)
     t0 = time.perf_counter()
+    plan = plan_assets(models, run)
+    samples = sample_assets(models, plan, run)
+    real = real_images(plan, run)
+    result = score(plan, samples, real, network, run)
+    run.timing["total"] = time.perf_counter() - t0
+    annotate_protocol(result, models, run, plan, real)
+    result["network"] = network.describe()["name"]
+    if s.network != "default":
+        result["warning"] = "random test feature network: fid/kid mean nothing outside tests"
+    result["assets"] = samples.rows
+    return result
 
-    meta = split_meta(root, split)
+
+def plan_assets(models, run: GenRun) -> GenPlan:
+    """Protocol steps 1 and 2: assets per class from the training mix, then one held-out
+    patch per asset (seeded)."""
+    from gina3d.assets.run_models import stage2_conditions
+
+    s = run.settings
+    meta = split_meta(run.root, run.split)
     if len(meta["cls"]) == 0:
-        raise Gina3dError(f"{root}: split '{split}' is empty")
-    mix, mix_source = training_class_mix(models, root)
+        raise Gina3dError(f"{run.root}: split '{run.split}' is empty")
+    mix, mix_source = training_class_mix(models, run.root)
     held_out = set(meta["cls"].tolist())
     dropped = sorted(c for c in mix if c not in held_out)
     counts = allocate(s.n, {c: k for c, k in mix.items() if c in held_out})
     pools, fallback = class_pools(meta, counts)
-
-    # 2. one held-out patch per asset: its camera and conditions
     rng = np.random.default_rng([s.seed, 1])
-    plan: list[tuple[str, int]] = []
+    assets: list[tuple[str, int]] = []
     for c in sorted(counts):
-        plan += [(c, int(i)) for i in draw_cycling(pools[c], counts[c], rng)]
-    order = np.random.default_rng([s.seed, 2]).permutation(len(plan))
-    plan = [plan[i] for i in order]  # classes interleaved: a cut-short run stays balanced
-    enabled = stage2_conditions(models)
-    res_patch = int(meta["resolution"][0])
-    scale = s.resolution / res_patch
+        assets += [(c, int(i)) for i in draw_cycling(pools[c], counts[c], rng)]
+    order = np.random.default_rng([s.seed, 2]).permutation(len(assets))
+    assets = [assets[i] for i in order]  # classes interleaved: a cut-short run stays balanced
+    scale = s.resolution / int(meta["resolution"][0])
+    cond = stage2_conditions(models)
+    return GenPlan(meta, mix, mix_source, dropped, counts, pools, fallback, assets, cond, scale)
 
-    stage1, stage2 = models.stage1.to(device).eval(), models.stage2.to(device).eval()
-    images, masks, meshes, render_fns, sizes, rows = [], [], [], [], [], []
-    bar = tqdm(plan, desc="eval gen: sample", unit="asset", disable=not progress, leave=False)
-    for i, (c, j) in enumerate(bar):
-        size = meta["box_size"][j]
-        time_of_day = meta["time"][j] if meta["time"][j] in TIMES_OF_DAY else None
-        cond = {"class_name": c, "size": size.tolist(), "time": time_of_day}
-        cond = {k: v for k, v in cond.items() if k in enabled and v is not None}
-        seed_i = asset_seed(s.seed, i)
-        t = time.perf_counter()
-        tokens = sample_token_grids(
-            stage2, 1, seed_i, cond, s.steps, s.temperature, s.guidance
-        )  # [1,T]
-        timing["sample"] = timing.get("sample", 0.0) + time.perf_counter() - t
-        t = time.perf_counter()
-        tri = stage1.decode_indices(tokens.to(device))  # [1,3,F,R,R]
-        box = torch.as_tensor(size, dtype=torch.float32, device=device)[None]  # [1,3]
-        K = torch.as_tensor(scaled_K(meta["intrinsics"][j], scale), dtype=torch.float32)
-        cam = torch.as_tensor(meta["cam_from_obj"][j], dtype=torch.float32)
-        out = stage1.render_image(
-            tri, K[None].to(device), cam[None].to(device), box, s.resolution, s.resolution
-        )
-        opacity = out["opacity"].float().cpu()  # [1,R,R]
-        images.append(unpremultiply(out["rgb"].float().cpu(), opacity)[0])
-        masks.append((opacity[0] >= OPACITY_THRESHOLD).float())
-        timing["render"] = timing.get("render", 0.0) + time.perf_counter() - t
-        t = time.perf_counter()
-        opacity = default_opacity(c)
-        meshes.append(
-            extract_mesh(stage1, tri[0], size, resolution=s.mesh_resolution, opacity=opacity)
-        )
-        timing["mesh"] = timing.get("mesh", 0.0) + time.perf_counter() - t
-        render_fns.append(triplane_render_fn(stage1, tri, box))
-        sizes.append(size)
-        rows.append({"class": c, "patch_id": str(meta["patch_id"][j]), "seed": seed_i})
-        rows[-1].update(conditions=cond, mesh_faces=int(len(meshes[-1].faces)))
-    bar.close()
 
-    # 3. real images: the preferred pools of the generated classes
-    real_idx = np.sort(np.concatenate([pools[c] for c in sorted(counts)]))
-    num_real_pool = len(real_idx)
+def real_images(plan: GenPlan, run: GenRun) -> RealSet:
+    """Protocol step 3: the preferred pools of the generated classes, a seeded subset of
+    ``max_real`` at most, loaded at the render resolution."""
+    s = run.settings
+    real_idx = np.sort(np.concatenate([plan.pools[c] for c in sorted(plan.counts)]))
+    num_pool = len(real_idx)
     if len(real_idx) > s.max_real:
         pick = np.random.default_rng([s.seed, 4]).choice(len(real_idx), s.max_real, replace=False)
         real_idx = real_idx[np.sort(pick)]
     if len(real_idx) < 2:
-        raise Gina3dError(f"{root}: split '{split}' has {len(real_idx)} usable patch (need 2)")
+        raise Gina3dError(
+            f"{run.root}: split '{run.split}' has {len(real_idx)} usable patch (need 2)"
+        )
     t = time.perf_counter()
-    real_rgb, real_mask = load_real_images(root, split, real_idx, meta, s.resolution, progress)
-    timing["load_real"] = time.perf_counter() - t
-
-    # 4. shapes
-    keep = [k for k, m in enumerate(meshes) if len(m.faces) > 0]
-    if not keep:
-        raise Gina3dError(f"all {len(meshes)} generated meshes are empty: no shape metrics")
-    t = time.perf_counter()
-    ref_shapes, ref_sizes, ref_info = reference_shapes(root, split, meta, counts, s)
-    timing["references"] = time.perf_counter() - t
-
-    cfg = GenEvalConfig(
-        points_per_shape=s.points_per_shape,
-        consistency_resolution=s.resolution,
-        kid_subsets=s.kid_subsets,
-        batch_size=s.batch_size,
-        device=str(device),
+    rgb, mask = load_real_images(
+        run.root, run.split, real_idx, plan.meta, s.resolution, run.progress
     )
+    run.add_time("load_real", t)
+    return RealSet(real_idx, num_pool, rgb, mask)
+
+
+def score(plan: GenPlan, samples: GenSamples, real: RealSet, network, run: GenRun) -> dict:
+    """Protocol steps 4 to 6: reference shapes, then ``evaluate_generated`` over the assets
+    whose mesh has faces (the others are counted in ``protocol.shapes.generated``)."""
+    from tqdm import tqdm
+
+    from gina3d.evaluation.generation import evaluate_generated
+
+    keep = [k for k, m in enumerate(samples.meshes) if len(m.faces) > 0]
+    if not keep:
+        raise Gina3dError(f"all {len(samples.meshes)} generated meshes are empty: no shape metrics")
+    t = time.perf_counter()
+    ref_shapes, ref_sizes, ref_info = reference_shapes(
+        run.root, run.split, plan.meta, plan.counts, run.settings
+    )
+    run.add_time("references", t)
     t = time.perf_counter()
     cbar = tqdm(
         total=len(keep),
         desc="eval gen: consistency",
         unit="asset",
-        disable=not progress,
+        disable=not run.progress,
         leave=False,
     )
     result = evaluate_generated(
-        torch.stack(images),
-        torch.stack(masks),
-        real_rgb,
-        real_mask,
-        [meshes[k] for k in keep],
+        torch.stack(samples.images),
+        torch.stack(samples.masks),
+        real.rgb,
+        real.mask,
+        [samples.meshes[k] for k in keep],
         ref_shapes,
         network,
-        seed=s.seed,
         # render functions, shapes and box sizes all of the assets with a mesh (the same
         # list order, so the default consistency cameras use each asset's own box)
-        render_fns=_CountingRenderFns([render_fns[k] for k in keep], cbar, device),
-        generated_box_sizes=[sizes[k] for k in keep],
+        render_fns=_CountingRenderFns([samples.render_fns[k] for k in keep], cbar, run.device),
+        generated_box_sizes=[samples.sizes[k] for k in keep],
         reference_box_sizes=ref_sizes,
         camera_distribution=CAMERA_DISTRIBUTION,
-        config=cfg,
+        config=replace(run.settings, device=str(run.device)),
     )
     cbar.close()
-    timing["metrics"] = time.perf_counter() - t
-    timing["total"] = time.perf_counter() - t0
-
-    p = result["protocol"]
-    real_cls = Counter(meta["cls"][real_idx].tolist())
-    gen_cls = Counter(c for c, _ in plan)
-    clean = unoccluded(meta["occluded"], meta["truncation"])
-    used = np.array([j for _, j in plan])
-    p["images"]["real_selection"] = {
-        "split": split,
-        "rule": "unoccluded patches (occluded_pixels == 0 and truncation == 0) of the generated "
-        "classes; a class without any falls back to all its patches",
-        "num_in_split": len(meta["cls"]),
-        "num_unoccluded_in_split": int(clean.sum()),
-        "num_pool": int(num_real_pool),
-        "num_used": len(real_idx),
-        "max_real": s.max_real,
-        "classes_falling_back_to_occluded": sorted(c for c, f in fallback.items() if f),
-        "patch_resolution": res_patch,
-        "resize": "none" if res_patch == s.resolution else "area down / bilinear up",
-    }
-    p["images"]["cameras"] = {
-        "rule": CAMERA_DISTRIBUTION,
-        "num_distinct_patches": len(set(used.tolist())),
-        "num_occluded_patches": int((~clean[used]).sum()),
-        "intrinsics_scale": scale,
-    }
-    p["shapes"]["reference"] = ref_info
-    p["shapes"]["generated"] = {
-        "mesh": "assets.mesh.extract_mesh, opacity rule at the class default "
-        "(surface.OPACITY_BY_CLASS), floaters removed",
-        "mesh_resolution": s.mesh_resolution,
-        "num_assets": len(meshes),
-        "num_empty_meshes": len(meshes) - len(keep),
-        "empty_meshes": "left out of cov, mmd, one_nna (no surface to sample)",
-    }
-    p["sampling"] = {
-        "run": str(Path(models.run).resolve()),
-        "stage1": str(models.stage1_source),
-        "stage1_step": models.configs.get("stage1_step"),
-        "n": s.n,
-        "steps": s.steps,
-        "temperature": s.temperature,
-        "guidance": s.guidance,
-        "asset_seeds": "SeedSequence([seed, i]) for asset i (as gina3d sample)",
-        "conditions": sorted(c for c in enabled if c != "image"),
-        "image_condition": "never given (null embedding): generation, not reconstruction",
-        "condition_source": "class, box size and time of day of the held-out patch whose "
-        "camera renders the asset",
-        "class_mix": {"source": mix_source, "training_counts": mix},
-        "classes_not_in_split": dropped,
-    }
-    p["classes"] = {
-        c: {"generated": gen_cls.get(c, 0), "real": real_cls.get(c, 0)}
-        for c in sorted(set(gen_cls) | set(real_cls))
-    }
-    for c, v in ref_info["per_class"].items():
-        p["classes"].setdefault(c, {})["reference"] = v["used"]
-    p["dataset"] = str(root.resolve())
-    p["split"] = split
-    p["network_choice"] = network_choice
-    p["settings"] = asdict(s)
-    p["device"] = str(device)
-    p["threads"] = torch.get_num_threads()
-    p["timing_s"] = {k: round(v, 3) for k, v in timing.items()}
-    result["network"] = network.describe()["name"]
-    if network_choice != "default":
-        result["warning"] = "random test feature network: fid/kid mean nothing outside tests"
-    result["assets"] = rows
+    run.add_time("metrics", t)
+    shape_protocol(result, run, ref_info, samples, keep)
     return result

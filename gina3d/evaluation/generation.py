@@ -20,7 +20,6 @@ reference shapes) and returns every metric with the protocol that produced it:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
 
 import numpy as np
 from torch import Tensor
@@ -28,6 +27,7 @@ from torch import Tensor
 from gina3d.errors import Gina3dError
 from gina3d.evaluation.chamfer import pairwise_chamfer
 from gina3d.evaluation.fid import frechet_distance, image_set_features, kernel_inception_distance
+from gina3d.evaluation.gen_config import GenEvalConfig
 from gina3d.evaluation.geometry_consistency import (
     consistency_protocol,
     geometry_consistency,
@@ -40,31 +40,6 @@ _DEFAULT_CAMERAS = (
     "8 azimuths 45 deg apart at the configured elevation, distance 2 x box diagonal, "
     "focal 1.2 x resolution, looking at the box centre"
 )
-
-
-@dataclass
-class GenEvalConfig:
-    """Settings of ``evaluate_generated``; all of them are written into the protocol."""
-
-    background: float = 1.0
-    """Constant colour composited outside the masks, on both sides (1 = white)."""
-    kid_subsets: int = 100
-    """Random subsets KID averages over."""
-    kid_subset_size: int = 1000
-    """Images per KID subset (capped by the smaller set)."""
-    points_per_shape: int = 2048
-    """Surface samples per shape for Chamfer distances."""
-    normalisation: str = "unit_box"
-    """Shape normalisation before Chamfer: unit_box (longest box side 1) or metres."""
-    consistency_resolution: int = 64
-    """Render size (pixels) for geometry consistency."""
-    consistency_elevation_deg: float = 15.0
-    """Elevation of the default consistency cameras (8 azimuths, 45 degrees apart)."""
-    opacity_threshold: float = 0.5
-    occlusion_tolerance: float = 0.05
-    consistency_threshold: float = 0.01
-    batch_size: int = 32
-    device: str = "cpu"
 
 
 def default_consistency_cameras(box_size, resolution: int, elevation_deg: float = 15.0):
@@ -87,7 +62,7 @@ def _image_metrics(fa: np.ndarray, fb: np.ndarray, cfg: GenEvalConfig, seed: int
 
 
 def _consistency(render_fns, cameras, box_sizes, cfg: GenEvalConfig) -> dict:
-    res = cfg.consistency_resolution
+    res = cfg.resolution
     per_asset = []
     for i, fn in enumerate(render_fns):
         if cameras is None:
@@ -129,7 +104,6 @@ def evaluate_generated(
     generated_shapes: Sequence,
     reference_shapes: Sequence,
     network,
-    seed: int = 0,
     render_fns: Sequence | None = None,
     consistency_cameras=None,
     generated_box_sizes: Sequence | None = None,
@@ -146,8 +120,11 @@ def evaluate_generated(
     to skip geometry consistency; ``consistency_cameras``: (K [V,3,3], cam_from_obj [V,4,4])
     for all assets, a list of them per asset, or None for ``default_consistency_cameras``.
     ``camera_distribution`` describes how the render cameras were drawn (for the protocol).
+    ``config``: the metric settings (``gen_config.GenEvalConfig``; its ``seed`` seeds every
+    draw, its ``resolution`` is the size of the consistency views).
     """
     cfg = config or GenEvalConfig()
+    seed = cfg.seed
     rng = np.random.default_rng(seed)
     skipped: dict[str, str] = {}
 
@@ -224,13 +201,13 @@ def evaluate_generated(
             **consistency_protocol(
                 cfg.opacity_threshold, cfg.occlusion_tolerance, cfg.consistency_threshold
             ),
-            "resolution": cfg.consistency_resolution,
+            "resolution": cfg.resolution,
             "cameras": "given" if consistency_cameras is not None else _DEFAULT_CAMERAS,
         },
         "real_vs_real": "seeded random halves (floor(n/2), rest) of the real images and of the "
         "reference shapes; matched = a seeded subset of generated, the size of the first half, "
         "against the second half",
-        "config": asdict(cfg),
+        "config": cfg.metric_config(),
         "skipped": skipped,
     }
     return result

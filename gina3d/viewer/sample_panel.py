@@ -66,7 +66,7 @@ class SamplerService:
         guidance: float = 2.0,
     ) -> Path:
         """Sample one asset and write its folder; returns its path."""
-        from gina3d.assets.asset_io import save_asset
+        from gina3d.assets.asset_io import AssetContents, AssetOptions, save_asset
         from gina3d.assets.mesh import check_size
         from gina3d.assets.run_models import sample_tokens
 
@@ -82,20 +82,21 @@ class SamplerService:
         with self._lock:
             tokens = sample_tokens(self.models, int(seed), conditions, **sampler)  # [T]
             self.out_dir.mkdir(parents=True, exist_ok=True)
-            return save_asset(
-                self.next_dir(),
-                self.models.stage1,
-                self.models.stage1_source,
-                tokens,
-                class_name,
-                size,
-                int(seed),
-                conditions,
+            contents = AssetContents(
+                tokens=tokens,
+                size_m=size,
+                class_name=class_name,
+                seed=int(seed),
+                conditions=conditions,
                 extra={"stage2": {"run": str(self.run.resolve()), **sampler}, "by": "viewer"},
+            )
+            options = AssetOptions(
                 views=SAMPLE_VIEWS,
                 image_size=SAMPLE_IMAGE_SIZE,
                 mesh_resolution=self.mesh_resolution,
             )
+            stage1 = (self.models.stage1, self.models.stage1_source)
+            return save_asset(self.next_dir(), *stage1, contents, options)
 
     def close(self) -> None:
         pass

@@ -2,13 +2,14 @@
 
 import json
 import shutil
+from dataclasses import fields, replace
 
 import numpy as np
 import pytest
 import torch
 from PIL import Image
 
-from gina3d.assets.asset_io import load_asset, save_asset
+from gina3d.assets.asset_io import AssetContents, AssetOptions, load_asset, save_asset
 from gina3d.assets.decoder_ref import config_hash, load_decoder
 from gina3d.assets.mesh_export import load_mesh
 from gina3d.errors import Gina3dError
@@ -17,22 +18,12 @@ from gina3d.models.stage1 import Stage1Model
 from gina3d.training import checkpoint
 
 SIZE = [4.6, 1.9, 1.6]
-FAST = {"views": 2, "image_size": 16, "mesh_resolution": 24}
+FAST = AssetOptions(views=2, image_size=16, mesh_resolution=24)
 
 
 def test_save_and_load_round_trip(tmp_path, stage1_run, model, tokens):
-    out = save_asset(
-        tmp_path / "a",
-        model,
-        stage1_run,
-        tokens[0],
-        "vehicle",
-        SIZE,
-        7,
-        {"class_name": "vehicle"},
-        extra={"note": 1},
-        **FAST,
-    )
+    contents = AssetContents(tokens[0], SIZE, "vehicle", 7, {"class_name": "vehicle"}, {"note": 1})
+    out = save_asset(tmp_path / "a", model, stage1_run, contents, FAST)
     names = {p.name for p in out.iterdir()}
     assert names == {
         "asset.json",
@@ -74,7 +65,8 @@ def test_the_mesh_surface_defaults_to_the_class_opacity(tmp_path, stage1_run, mo
     an explicit --mesh-opacity overrides the class default."""
 
     def mesh_of(name, cls, **kw):
-        out = save_asset(tmp_path / name, model, stage1_run, tokens[0], cls, SIZE, 0, **FAST, **kw)
+        contents = AssetContents(tokens[0], SIZE, cls, 0)
+        out = save_asset(tmp_path / name, model, stage1_run, contents, replace(FAST, **kw))
         return json.loads((out / "asset.json").read_text())["mesh"]
 
     vehicle, pedestrian = mesh_of("v", "vehicle"), mesh_of("p", "pedestrian")
@@ -89,22 +81,14 @@ def test_the_mesh_surface_defaults_to_the_class_opacity(tmp_path, stage1_run, mo
 
 
 def test_pinned_stage1_dirs_and_format_switch(tmp_path, stage2_run, model, tokens):
+    contents = AssetContents(tokens[1], SIZE, None, None, {})
     out = save_asset(
-        tmp_path / "a",
-        model,
-        stage2_run / "stage1",
-        tokens[1],
-        None,
-        SIZE,
-        None,
-        {},
-        mesh_format="ply",
-        **FAST,
+        tmp_path / "a", model, stage2_run / "stage1", contents, replace(FAST, mesh_format="ply")
     )
     assert (out / "mesh.ply").exists()
     meta = json.loads((out / "asset.json").read_text())
     assert meta["decoder"]["step"] == 3 and meta["class"] is None and meta["seed"] is None
-    save_asset(out, model, stage2_run / "stage1", tokens[1], None, SIZE, None, {}, **FAST)
+    save_asset(out, model, stage2_run / "stage1", contents, FAST)
     assert (out / "mesh.glb").exists() and not (out / "mesh.ply").exists()
 
 
@@ -123,28 +107,21 @@ def test_pinned_stage1_dirs_and_format_switch(tmp_path, stage2_run, model, token
     ],
 )
 def test_bad_input(tmp_path, stage1_run, model, tokens, change, message):
-    kwargs = dict(
-        out_dir=tmp_path / "x",
-        stage1_model=model,
-        stage1_run=stage1_run,
-        tokens=tokens[0],
-        class_name="vehicle",
-        size_m=SIZE,
-        seed=0,
-        conditions={},
-    )
-    kwargs.update(change)
+    contents, options = AssetContents(tokens[0], SIZE, "vehicle", 0, {}), FAST
+    if set(change) <= {f.name for f in fields(AssetOptions)}:
+        options = replace(FAST, **change)
+    else:
+        contents = replace(contents, **change)
     with pytest.raises(Gina3dError, match=message):
-        save_asset(**{**FAST, **kwargs})
+        save_asset(tmp_path / "x", model, stage1_run, contents, options)
     assert not (tmp_path / "x").exists()
 
 
 def test_an_empty_field_still_makes_an_asset(tmp_path, stage1_run, model, tokens):
     with torch.no_grad():
         model.field.mlp[-1].bias[0] = -50.0  # nothing anywhere
-    out = save_asset(
-        tmp_path / "e", model, stage1_run, tokens[0], None, SIZE, 0, mesh_format="obj", **FAST
-    )
+    contents = AssetContents(tokens[0], SIZE, None, 0)
+    out = save_asset(tmp_path / "e", model, stage1_run, contents, replace(FAST, mesh_format="obj"))
     asset = load_asset(out)
     assert asset.meta["mesh"]["empty"] and asset.meta["mesh"]["bounds_m"] is None
     assert len(load_mesh(asset.mesh_path).faces) == 0
@@ -154,13 +131,14 @@ def test_an_empty_field_still_makes_an_asset(tmp_path, stage1_run, model, tokens
 
 def test_runs_without_stage1_and_other_models(tmp_path, stage1_run, model, tokens):
     (tmp_path / "empty").mkdir()
+    contents = AssetContents(tokens[0], SIZE, None, 0)
     with pytest.raises(Gina3dError, match="no checkpoint yet"):
-        save_asset(tmp_path / "x", model, tmp_path / "empty", tokens[0], None, SIZE, 0, **FAST)
+        save_asset(tmp_path / "x", model, tmp_path / "empty", contents, FAST)
     with pytest.raises(Gina3dError, match="no such run"):
-        save_asset(tmp_path / "x", model, tmp_path / "none", tokens[0], None, SIZE, 0, **FAST)
+        save_asset(tmp_path / "x", model, tmp_path / "none", contents, FAST)
     other = Stage1Model(tiny_model_config(32))
     with pytest.raises(Gina3dError, match="not this checkpoint's model"):
-        save_asset(tmp_path / "x", other, stage1_run, tokens[0], None, SIZE, 0, **FAST)
+        save_asset(tmp_path / "x", other, stage1_run, contents, FAST)
 
 
 def test_load_errors(tmp_path, stage1_run, model, tokens):
@@ -169,7 +147,9 @@ def test_load_errors(tmp_path, stage1_run, model, tokens):
     (tmp_path / "bare").mkdir()
     with pytest.raises(Gina3dError, match="no asset.json"):
         load_asset(tmp_path / "bare")
-    out = save_asset(tmp_path / "a", model, stage1_run, tokens[0], None, SIZE, 0, **FAST)
+    out = save_asset(
+        tmp_path / "a", model, stage1_run, AssetContents(tokens[0], SIZE, None, 0), FAST
+    )
     meta = json.loads((out / "asset.json").read_text())
     meta["tokens"][0] = (meta["tokens"][0] + 1) % 64
     (out / "asset.json").write_text(json.dumps(meta))
@@ -191,7 +171,7 @@ def test_checkpoint_from_before_a_config_field_existed(tmp_path, stage1_run, mod
     cfg = json.loads((old / "model_config.json").read_text())
     del cfg["model"]["lifting_mode"]
     (old / "model_config.json").write_text(json.dumps(cfg))
-    out = save_asset(tmp_path / "a", model, old, tokens[0], "vehicle", SIZE, 0, **FAST)
+    out = save_asset(tmp_path / "a", model, old, AssetContents(tokens[0], SIZE, "vehicle", 0), FAST)
     asset = load_asset(out)
     assert asset.decoder["model_config_sha256"] == config_hash(cfg["model"])  # as stored
     loaded, ckpt = load_decoder(asset)

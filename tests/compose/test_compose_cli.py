@@ -10,7 +10,7 @@ from assets.conftest import shaped_stage1
 from compose.conftest import OCCLUDER_ID
 from PIL import Image
 
-from gina3d.assets.asset_io import save_asset
+from gina3d.assets.asset_io import AssetContents, AssetOptions, save_asset
 from gina3d.cli.compose import main as compose_main
 from gina3d.data.frame_io import save_frame
 from gina3d.geometry.boxes import points_in_box
@@ -25,8 +25,8 @@ def asset_dir(tmp_path_factory, stage1_run):
     g = torch.Generator().manual_seed(3)
     tokens = torch.randint(0, cfg.codebook_size, (cfg.num_tokens,), generator=g)
     out = tmp_path_factory.mktemp("compose") / "asset"
-    small = {"views": 1, "image_size": 16, "mesh_resolution": 16}
-    save_asset(out, model, stage1_run, tokens, "vehicle", (4.0, 2.0, 1.5), seed=0, **small)
+    small = AssetOptions(views=1, image_size=16, mesh_resolution=16)
+    save_asset(out, model, stage1_run, AssetContents(tokens, (4.0, 2.0, 1.5), "vehicle", 0), small)
     return out
 
 

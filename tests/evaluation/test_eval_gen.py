@@ -26,6 +26,15 @@ stage2_run = asset_fixtures.stage2_run
 
 METRICS = ("fid", "kid", "kid_std", "cov", "mmd", "one_nna")
 CONSISTENCY = ("depth_abs_rel", "consistent_fraction", "silhouette_agreement", "num_assets")
+SETTINGS_KEYS = [
+    "n", "seed", "resolution", "mesh_resolution", "points_per_shape", "steps", "temperature",
+    "guidance", "reference", "min_lidar_points", "max_real", "kid_subsets", "batch_size", "device",
+]  # fmt: skip
+CONFIG_KEYS = [
+    "background", "kid_subsets", "kid_subset_size", "points_per_shape", "normalisation",
+    "consistency_resolution", "consistency_elevation_deg", "opacity_threshold",
+    "occlusion_tolerance", "consistency_threshold", "batch_size", "device",
+]  # fmt: skip
 
 
 def _gen(run, data, *extra):
@@ -70,6 +79,10 @@ def test_gen_json_has_every_metric_and_protocol(gen_json):
     assert "train split" in p["sampling"]["class_mix"]["source"]
     assert sum(c["generated"] for c in p["classes"].values()) == 4
     assert {"sample", "render", "mesh", "metrics"} <= set(p["timing_s"])
+    # the keys saved reports have always had (one GenEvalConfig writes both blocks)
+    assert list(p["settings"]) == SETTINGS_KEYS and list(p["config"]) == CONFIG_KEYS
+    assert p["settings"]["points_per_shape"] == p["config"]["points_per_shape"] == 64
+    assert p["config"]["consistency_resolution"] == 16 and p["config"]["batch_size"] == 8
     assert len(out["assets"]) == 4 and all("patch_id" in a for a in out["assets"])
 
 

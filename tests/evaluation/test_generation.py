@@ -6,9 +6,10 @@ import torch
 import trimesh
 
 from gina3d.evaluation.features import RANDOM_NAME, random_feature_network
-from gina3d.evaluation.generation import GenEvalConfig, evaluate_generated
+from gina3d.evaluation.gen_config import GenEvalConfig
+from gina3d.evaluation.generation import evaluate_generated
 
-CFG = GenEvalConfig(points_per_shape=128, kid_subsets=10, consistency_resolution=24)
+CFG = GenEvalConfig(seed=3, points_per_shape=128, kid_subsets=10, resolution=24)
 
 
 def _images(n: int, seed: int, brightness: float = 0.0):
@@ -32,7 +33,6 @@ def _evaluate(gen_images, real_images, gen_sizes, ref_sizes, analytic, consisten
         boxes,
         refs,
         random_feature_network(seed=0, dim=16),
-        seed=3,
         render_fns=[analytic.box(s) for s in gen_sizes] if consistency else None,
         generated_box_sizes=list(gen_sizes),
         reference_box_sizes=list(ref_sizes),

@@ -35,7 +35,7 @@ def view_data(tmp_path_factory):
 @pytest.fixture(scope="session")
 def view_runs(tmp_path_factory, view_data):
     """stage1 and stage2 run directories and the stage-2 run's one asset (RUN/assets/a0)."""
-    from gina3d.assets.asset_io import save_asset
+    from gina3d.assets.asset_io import AssetContents, AssetOptions, save_asset
     from gina3d.models.maskgit import MaskGIT, MaskGITConfig
     from gina3d.training.presets import Stage1Config
 
@@ -63,18 +63,9 @@ def view_runs(tmp_path_factory, view_data):
         shutil.copy2(s1 / "checkpoints" / "step-00000003" / name, s2 / "stage1" / name)
 
     tokens = torch.randint(0, model.cfg.codebook_size, (model.cfg.num_tokens,))
-    asset = save_asset(
-        s2 / "assets" / "a0",
-        model,
-        s2 / "stage1",
-        tokens,
-        "vehicle",
-        [4.0, 2.0, 1.5],
-        7,
-        views=2,
-        image_size=32,
-        mesh_resolution=16,
-    )
+    contents = AssetContents(tokens, [4.0, 2.0, 1.5], "vehicle", 7)
+    options = AssetOptions(views=2, image_size=32, mesh_resolution=16)
+    asset = save_asset(s2 / "assets" / "a0", model, s2 / "stage1", contents, options)
     return SimpleNamespace(stage1=s1, stage2=s2, asset=asset, model=model)
 
 

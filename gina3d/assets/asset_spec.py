@@ -1,0 +1,50 @@
+"""What ``asset_io.save_asset`` writes: an asset's contents and the options of its files.
+
+``AssetContents`` is the asset itself (token grid, box, class, seed, conditions,
+provenance); ``AssetOptions`` says how its folder is written (mesh format, resolution and
+surface, turntable views and size). The commands build the options from their shared
+flags (``options.asset_options``); docs/assets.md describes the folder.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass
+class AssetContents:
+    """An asset to save: a stage-1 token grid and what it stands for."""
+
+    tokens: Any
+    """[T] integer token grid of the stage-1 model that decodes it (tensor, array or list)."""
+    size_m: Any
+    """(3,) box length (x), width (y), height (z) in metres: the box the normalised
+    tri-plane is scaled to."""
+    class_name: str | None = None
+    """vehicle, pedestrian, cyclist, or None (not given)."""
+    seed: int | None = None
+    """The seed that reproduces the token grid, or None (e.g. a reconstruction)."""
+    conditions: dict | None = None
+    """What the sample was conditioned on (plain JSON values)."""
+    extra: dict | None = None
+    """Further provenance (plain JSON values), e.g. the stage-2 run or an edit's sources."""
+
+
+@dataclass
+class AssetOptions:
+    """How an asset folder is written: its mesh and its turntable."""
+
+    mesh_format: str = "glb"
+    """Mesh file format: glb, ply or obj."""
+    mesh_resolution: int = 128
+    """Marching-cubes grid nodes per box axis."""
+    mesh_opacity: float | None = None
+    """Mesh surface where light from outside the box has reached this opacity; None: the
+    class default (``surface.default_opacity``)."""
+    mesh_level: float | None = None
+    """Mesh surface at this density instead (rule ``density``); None: the opacity rule."""
+    views: int = 8
+    """Turntable views."""
+    image_size: int = 128
+    """Turntable view side in pixels."""
