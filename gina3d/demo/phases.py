@@ -165,7 +165,8 @@ class DemoPhases:
             self._eval_step = "recon"
             self.call("eval", "eval", ["recon", "--run", str(self.run1), "--data", str(self.data),
                       "--split", "test", "--max-patches", str(s.recon_patches), "--views",
-                      s.recon_views, "--device", self.device, "--quiet"])  # fmt: skip
+                      s.recon_views, "--max-objects", str(s.recon_objects), "--device",
+                      self.device, "--quiet"])  # fmt: skip
         self._eval_step = "gen"
         self.call(
             "eval",
@@ -179,9 +180,8 @@ class DemoPhases:
         )  # fmt: skip
         r = json.loads(recon.read_text())
         g = json.loads((self.run2 / "eval" / "gen.json").read_text())
-        return fmt_metrics(r, ("psnr_visible", "amodal_iou_novel"))[2:] + fmt_metrics(
-            g, ("fid", "kid", "cov", "one_nna")
-        )
+        recon_keys = ("psnr_visible", "psnr_heldout_view", "amodal_iou_novel")
+        return fmt_metrics(r, recon_keys)[2:] + fmt_metrics(g, ("fid", "kid", "cov", "one_nna"))
 
     def _poll_eval(self) -> tuple[float, str]:
         step = getattr(self, "_eval_step", "recon")

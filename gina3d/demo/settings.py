@@ -28,8 +28,8 @@ class DemoSettings:
 
     fast: bool = False
     seed: int = 0
-    scenes: int = 40
-    frames: int = 3
+    scenes: int = 8
+    frames: int = 12
     resolution: int = 32
     stage1_preset: str = "demo"
     stage1_minutes: float | None = 6.0
@@ -44,6 +44,8 @@ class DemoSettings:
     image_size: int = 64
     mesh_resolution: int = 64
     recon_patches: int = 64
+    recon_objects: int = 24
+    """Objects (tracks) scored on held-out views and against their true meshes."""
     recon_views: str = "90,180,270"
     gen_n: int = 16
     gen_max_real: int = 128
@@ -105,6 +107,7 @@ def demo_settings(fast: bool, fid_network: str = "default") -> DemoSettings:
         image_size=32,
         mesh_resolution=16,
         recon_patches=4,
+        recon_objects=2,
         recon_views="90",
         gen_n=4,
         gen_max_real=8,

@@ -17,6 +17,7 @@ from gina3d.geometry.transforms import apply, invert, pose_from_xyz_yaw
 
 TINY = ["--scenes", "1", "--frames", "1", "--camera-scale", "0.25", "--resolution", "32"]
 TINY += ["--workers", "1", "--save-frames", "--seed", "0"]
+TINY += ["--rig", "waymo", "--ego-speed", "3", "12", "--ego-stopped-share", "0.2"]  # counts below
 
 
 @pytest.fixture(scope="module")

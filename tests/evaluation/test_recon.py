@@ -23,6 +23,7 @@ KEYS = {
     "amodal_iou_input_all",
     "amodal_iou_novel",
     "amodal_iou_novel_per_view",
+    "per_class",
     "protocol",
 }
 
@@ -40,6 +41,12 @@ def test_known_answers_on_box_world(box_dataset, fake_model):
     assert p["model"]["class"] == "FakeStage1" and p["model"]["codebook_size"] == 8
     # rendered rgb = input + 0.1 everywhere: MSE 0.01 on object pixels
     assert out["psnr_visible"] == pytest.approx(20.0, abs=1e-3)
+    per = out["per_class"]
+    assert set(per) == {"vehicle", "pedestrian"}
+    assert sum(c["num_patches"] for c in per.values()) == n
+    for c in per.values():
+        assert c["psnr_visible"] == pytest.approx(20.0, abs=1e-3)
+        assert c["amodal_iou_novel"] > 0.9
     assert 0.3 < out["ssim_visible"] < 1.0
     # the fake renders exactly the box: silhouettes agree up to edge pixels
     assert out["amodal_iou_input"] > 0.9 and out["amodal_iou_input_all"] > 0.9
@@ -103,3 +110,56 @@ def test_dataset_without_amodal_masks_skips_amodal_metrics(tmp_path, fake_model)
     skipped = out["protocol"]["skipped"]
     assert "amodal masks" in skipped["amodal_iou_input"] and "meshes" in skipped["amodal_iou_novel"]
     assert out["psnr_visible"] == 100.0 and out["codebook_usage"] == 0.5
+
+
+def test_heldout_views_known_answers(tmp_path):
+    """On a box world whose objects turn between frames: a model that paints the source's
+    mean object colour scores exactly the mean-colour floor; pairs, angles and per-class
+    counts follow the tracks; the real model path (meshes, Chamfer) runs."""
+    from types import SimpleNamespace
+
+    import torch
+    from boxworld import TrackedBoxWorld
+
+    from gina3d.data.build import BuildConfig, build_dataset
+    from gina3d.data.filters import FilterConfig
+    from gina3d.data.patches import PatchConfig
+    from gina3d.evaluation.heldout_views import evaluate_heldout_views, track_pairs
+
+    cfg = BuildConfig(
+        patches=PatchConfig(resolution=24),
+        filters=FilterConfig(min_crop_px=4, min_visibility=0.0, min_object_pixels=1),
+        workers=1,
+        split_fractions=(1.0, 0.0, 0.0),
+    )
+    build_dataset(TrackedBoxWorld(4, frames=3, turn_deg=20.0), tmp_path, cfg, seed=0)
+
+    class Spy(PatchDataset):  # remembers the last item read: the source, at encoding time
+        def __getitem__(self, i):
+            self.last = super().__getitem__(i)
+            return self.last
+
+    ds = Spy(tmp_path, split="train")
+    pairs = track_pairs(ds, max_targets=8, max_gap_s=2.0)
+    assert len(pairs) == 6 and all(len(t) == 2 for _, t in pairs)
+    assert all(ds.record(s).frame_index == 0 for s, _ in pairs)
+
+    class MeanColour(torch.nn.Module):
+        """Paints the source's mean object colour everywhere."""
+
+        def forward(self, rgb, dirs, origins, box):
+            obj = ds.last["object_mask"] > 0.5
+            return ds.last["rgb"][:, obj].mean(1)[None], SimpleNamespace()
+
+        def render_image(self, tri, K, cam, box, h, w):
+            return {"rgb": tri.view(-1, 3, 1, 1).expand(K.shape[0], 3, h, w)}
+
+    model = MeanColour()
+    out = evaluate_heldout_views(model, ds, torch.device("cpu"), shape=False, progress=False)
+    assert out["psnr_heldout_view"] == pytest.approx(out["psnr_heldout_mean_colour"], abs=1e-6)
+    assert out["per_class"]["vehicle"]["num_objects"] == 4
+    assert out["per_class"]["pedestrian"]["num_objects"] == 2
+    assert out["chamfer_gt"] is None and "skipped" in out["protocol"]["shape"]
+    bins = out["psnr_heldout_view_by_angle"]
+    assert bins["10-30"]["pairs"] + bins["30-180"]["pairs"] == out["protocol"]["num_pairs"] == 12
+    assert out["protocol"]["view_angle_deg"]["p50"] == pytest.approx(30.0, abs=10.0)

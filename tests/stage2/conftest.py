@@ -9,6 +9,15 @@ from gina3d.models.maskgit import MaskGIT, MaskGITConfig
 
 TINY_WORLD = ["--scenes", "2", "--frames", "1", "--camera-scale", "0.25", "--resolution", "16"]
 TINY_WORLD += ["--workers", "1", "--min-crop-px", "10", "--min-object-pixels", "6"]
+TINY_WORLD += [
+    "--rig",
+    "waymo",
+    "--ego-speed",
+    "3",
+    "12",
+    "--ego-stopped-share",
+    "0.2",
+]  # counts below
 
 
 @pytest.fixture(scope="session")

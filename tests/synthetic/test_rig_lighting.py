@@ -29,6 +29,17 @@ def test_rig_has_five_waymo_cameras():
     assert abs(full["FRONT"].K[0, 0] - 2060.0) < 1.0
 
 
+def test_surround_rig_adds_two_cameras_looking_back():
+    rig = {c.name: c for c in waymo_like_rig(rig="surround")}
+    assert list(rig) == [*CAMERA_NAMES, "REAR_LEFT", "REAR_RIGHT"]
+    for name, side in (("REAR_LEFT", 1.0), ("REAR_RIGHT", -1.0)):
+        axis = rig[name].vehicle_from_cam[:3, 2]  # OpenCV z: the viewing direction
+        assert axis[0] < -0.7 and side * axis[1] > 0.6  # backwards, to its side
+        assert (rig[name].width, rig[name].height) == (640, 295)
+    with pytest.raises(ValueError, match="unknown rig"):
+        waymo_like_rig(rig="fisheye")
+
+
 @pytest.mark.parametrize(
     "name, yaw_deg",
     [

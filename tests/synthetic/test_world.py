@@ -14,6 +14,7 @@ from gina3d.geometry.boxes import points_in_box
 
 TINY = ["--scenes", "3", "--frames", "1", "--camera-scale", "0.25", "--resolution", "32"]
 TINY += ["--workers", "1", "--min-crop-px", "12", "--min-object-pixels", "10"]
+TINY += ["--rig", "waymo", "--ego-speed", "3", "12", "--ego-stopped-share", "0.2"]  # counts below
 
 
 @pytest.fixture(scope="module")

@@ -13,6 +13,15 @@ from gina3d.training.run_log import read_metrics
 
 TINY_WORLD = ["--scenes", "4", "--frames", "1", "--camera-scale", "0.25", "--resolution", "16"]
 TINY_WORLD += ["--workers", "1", "--min-crop-px", "10", "--min-object-pixels", "6"]
+TINY_WORLD += [
+    "--rig",
+    "waymo",
+    "--ego-speed",
+    "3",
+    "12",
+    "--ego-stopped-share",
+    "0.2",
+]  # counts below
 
 
 @pytest.fixture(scope="module")

@@ -169,3 +169,43 @@ def test_two_cameras_share_one_lidar_row(tmp_path):
     assert all(len(r.lidar_points) > 10 for r in recs.values())
     rep = segment_report(tmp_path / "out", a.segment)["categories"]["veh"]
     assert rep["join"]["rows"]["lidar_sensor"] == 1 and rep["join"]["rows"]["camera_sensor"] == 2
+
+
+def test_tracks_group_one_object_across_frames_and_cameras(tmp_path):
+    """Waymo object assets: segment + object id across frames and cameras form a track; the
+    viewing directions in the box frame follow the cameras' azimuths."""
+    from gina3d.data.stats import dataset_stats
+    from gina3d.data.track_views import CrossViewDataset, frame_seconds
+    from gina3d.data.tracks import group_tracks, track_keys, view_direction, view_spread_deg
+
+    car = "car" + "c" * 19
+    assets = [
+        Asset(
+            segment="seg-a",
+            timestamp=1_000_000 + 100_000 * k,
+            object_id=car,
+            camera=1 + k % 2,
+            azimuth=0.2 + 0.3 * k,
+        )
+        for k in range(4)
+    ]
+    assets.append(Asset(segment="seg-b", object_id=car, azimuth=1.0))  # same id, other segment
+    write_assets(tmp_path / "wod", assets)
+    recs = list(convert(tmp_path / "wod", tmp_path / "out").values())
+    tracks = group_tracks(track_keys([r.scene_id for r in recs], [r.object_id for r in recs]))
+    assert sorted(len(m) for m in tracks.values()) == [1, 4]
+    (long,) = [m for m in tracks.values() if len(m) == 4]
+    assert {recs[i].camera for i in long} == {"FRONT", "FRONT_LEFT"}
+    dirs = view_direction(np.stack([recs[i].cam_from_obj for i in long]))
+    # the cameras circle the box by 0.3 rad per frame, 15 degrees above the horizon
+    assert view_spread_deg(dirs) == pytest.approx(np.degrees(0.9), abs=2.0)
+    stats = dataset_stats(tmp_path / "out")["tracks"]["vehicle"]
+    assert stats["num_tracks"] == 2 and stats["patches_in_wide_tracks"] == pytest.approx(0.8)
+    ds = CrossViewDataset(PatchDataset(tmp_path / "out", split="train"), k=3)
+    assert frame_seconds(ds.base.manifest) == 0.1
+    for i in range(len(ds)):
+        others = set(ds.candidates(i).tolist())
+        key = (recs[i].scene_id, recs[i].object_id)
+        assert others == {
+            j for j in range(len(recs)) if j != i and (recs[j].scene_id, recs[j].object_id) == key
+        }
