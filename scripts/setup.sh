@@ -48,8 +48,8 @@ fi
 # 4. The project and its extras (editable), only when pyproject.toml changed.
 stamp=.venv/.gina3d-installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-  echo "setup: installing gina3d with extras [synth,waymo,assets,view,dev]"
-  .venv/bin/pip install -q -e ".[synth,waymo,assets,view,dev]"
+  echo "setup: installing gina3d with extras [synth,waymo,assets,export,view,dev]"
+  .venv/bin/pip install -q -e ".[synth,waymo,assets,export,view,dev]"
   touch "$stamp"
 fi
 
