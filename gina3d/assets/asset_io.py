@@ -6,6 +6,7 @@ Layout (docs/assets.md describes every key)::
     DIR/mesh.glb               (or mesh.ply / mesh.obj) object frame, metres, vertex colours
     DIR/turntable.png          V views side by side;  DIR/turntable.gif  the same, animated
     DIR/asset.json             decoder reference, class, size, seed, conditions, tokens, ...
+    DIR/asset.usda, ...        textured exports when asked (asset_mesh.py, asset_export.py)
 
 Every file is written atomically, and ``asset.json`` last (an existing one is removed
 first): a folder with an ``asset.json`` is complete. ``save_asset`` takes the asset as an
@@ -26,6 +27,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from gina3d.assets.asset_mesh import check_texture_options, write_mesh_files
 from gina3d.assets.asset_spec import AssetContents, AssetOptions
 from gina3d.atomic import atomic_write_bytes, atomic_write_json
 from gina3d.errors import Gina3dError
@@ -80,34 +82,6 @@ def _finite_dict(conditions: dict | None, name: str) -> dict:
     return conditions
 
 
-def _mesh_summary(mesh, size: np.ndarray, fmt: str, options: AssetOptions, opacity: float) -> dict:
-    rule = "opacity" if options.mesh_level is None else "density"
-    level = options.mesh_level
-    summary = {
-        "file": f"mesh.{fmt}",
-        "format": fmt,
-        "resolution": options.mesh_resolution,
-        "rule": rule,
-        "opacity": opacity if rule == "opacity" else None,
-        "level_sigma": None if level is None else float(level),
-        "vertices": len(mesh.vertices),
-        "faces": len(mesh.faces),
-        "empty": len(mesh.faces) == 0,
-        "bounds_m": None,
-        "extent_m": None,
-        "extent_error": None,
-    }
-    if len(mesh.faces):
-        bounds = np.asarray(mesh.bounds, dtype=np.float64)  # [2,3]
-        extent = bounds[1] - bounds[0]
-        summary.update(
-            bounds_m=np.round(bounds, 5).tolist(),
-            extent_m=np.round(extent, 5).tolist(),
-            extent_error=np.round((extent - size) / size, 5).tolist(),
-        )
-    return summary
-
-
 @torch.no_grad()
 def save_asset(
     out_dir: str | os.PathLike,
@@ -119,7 +93,8 @@ def save_asset(
     """Decode ``contents.tokens`` [T] with ``stage1_model`` (of the stage-1 run or checkpoint
     folder ``stage1_run``) and write the asset folder ``out_dir``: tri-plane, mesh,
     turntable, then ``asset.json``. ``options`` (default ``AssetOptions()``) place the mesh
-    surface (``gina3d/assets/surface.py``) and size the turntable. Every input is checked
+    surface (``gina3d/assets/surface.py``), texture it, add exports (``asset_mesh.py``) and
+    size the turntable. Every input is checked
     before anything is written. Returns the folder's path.
     """
     from gina3d.assets.decoder_ref import decoder_reference
@@ -133,11 +108,12 @@ def save_asset(
     triplane = stage1_model.decode_indices(contents.tokens[None].to(device))[0].float()
     t_decode = time.perf_counter()  # triplane [3,F,R,R]
     _write_triplane(out, triplane, contents.tokens)
-    mesh = _write_mesh(out, stage1_model, triplane, contents, options, fmt)
+    mesh, exports = write_mesh_files(out, stage1_model, triplane, contents, options, fmt)
     t_mesh = time.perf_counter()
     turntable = _write_turntable(out, stage1_model, triplane, contents.size_m, options)
     t_turn = time.perf_counter()
     meta = _asset_meta(stage1_model.cfg, decoder, contents, triplane, mesh, turntable)
+    meta["exports"] = exports
     meta["timing_s"] = {
         "decode": round(t_decode - start, 4),
         "mesh": round(t_mesh - t_decode, 4),
@@ -160,6 +136,7 @@ def _checked(cfg, contents: AssetContents, options: AssetOptions) -> tuple[Asset
     class_name = check_class(contents.class_name)
     size = check_size(contents.size_m)
     fmt = check_format(options.mesh_format)
+    check_texture_options(options, fmt)
     conditions = _finite_dict(contents.conditions, "conditions")
     extra = _finite_dict(contents.extra, "extra")
     seed = contents.seed
@@ -175,7 +152,9 @@ def _checked(cfg, contents: AssetContents, options: AssetOptions) -> tuple[Asset
 
 
 def _prepare_dir(out_dir: str | os.PathLike, fmt: str) -> Path:
-    """The folder, made; its asset.json (complete-marker) and other-format meshes removed."""
+    """The folder, made; its asset.json (complete-marker), other-format meshes and exports
+    removed."""
+    from gina3d.assets.asset_export import EXPORT_FILES
     from gina3d.assets.mesh_export import MESH_FORMATS
 
     out = Path(out_dir)
@@ -186,6 +165,8 @@ def _prepare_dir(out_dir: str | os.PathLike, fmt: str) -> Path:
     for other in MESH_FORMATS:
         if other != fmt:
             (out / f"mesh.{other}").unlink(missing_ok=True)
+    for name in EXPORT_FILES:  # exports of an earlier write
+        (out / name).unlink(missing_ok=True)
     return out
 
 
@@ -195,26 +176,6 @@ def _write_triplane(out: Path, triplane: Tensor, tokens: Tensor) -> None:
 
     tensors = {"triplane": triplane.cpu().contiguous(), "tokens": tokens.contiguous()}
     atomic_write_bytes(out / TRIPLANE_FILE, safetensors_bytes(tensors, metadata={"format": FORMAT}))
-
-
-def _write_mesh(
-    out: Path, model, triplane: Tensor, contents: AssetContents, options: AssetOptions, fmt: str
-) -> dict:
-    """mesh.<fmt> of the tri-plane in its box; returns asset.json's ``mesh`` entry."""
-    from gina3d.assets.mesh import extract_mesh
-    from gina3d.assets.mesh_export import export_mesh
-    from gina3d.assets.surface import default_opacity
-
-    if options.mesh_opacity is None:
-        opacity = default_opacity(contents.class_name)
-    else:
-        opacity = float(options.mesh_opacity)
-    size = contents.size_m
-    mesh = extract_mesh(
-        model, triplane, size, options.mesh_resolution, opacity=opacity, level=options.mesh_level
-    )
-    export_mesh(mesh, out / f"mesh.{fmt}")
-    return _mesh_summary(mesh, size, fmt, options, opacity)
 
 
 def _write_turntable(out: Path, model, triplane: Tensor, size, options: AssetOptions) -> dict:

@@ -1,9 +1,10 @@
 """What ``asset_io.save_asset`` writes: an asset's contents and the options of its files.
 
 ``AssetContents`` is the asset itself (token grid, box, class, seed, conditions,
-provenance); ``AssetOptions`` says how its folder is written (mesh format, resolution and
-surface, turntable views and size). The commands build the options from their shared
-flags (``options.asset_options``); docs/assets.md describes the folder.
+provenance); ``AssetOptions`` says how its folder is written (mesh format, resolution,
+surface and texture, textured exports, turntable views and size). The commands build the
+options from their shared flags (``options.asset_options``); docs/assets.md describes the
+folder.
 """
 
 from __future__ import annotations
@@ -44,6 +45,19 @@ class AssetOptions:
     class default (``surface.default_opacity``)."""
     mesh_level: float | None = None
     """Mesh surface at this density instead (rule ``density``); None: the opacity rule."""
+    mesh_texture: str = "vertex"
+    """Colour of ``mesh.<fmt>``: ``vertex`` (vertex colours, the mesh as extracted) or
+    ``uv`` (GLB only: decimated to ``max_faces``, UV-unwrapped, with a baked texture)."""
+    texture_size: int = 512
+    """Side in texels of baked textures (``mesh_texture="uv"`` and the exports)."""
+    max_faces: int = 20_000
+    """Face cap of textured meshes (``mesh_texture="uv"`` and the exports): larger meshes
+    are decimated first."""
+    exports: tuple[str, ...] = ()
+    """Textured files written beside the mesh: ``glb`` (asset.glb), ``usd`` (asset.usda
+    and asset_texture.png, or asset.usdz with ``usdz``)."""
+    usdz: bool = False
+    """Write the USD export as one asset.usdz package (texture inside)."""
     views: int = 8
     """Turntable views."""
     image_size: int = 128

@@ -47,7 +47,8 @@ def check_time(name: str | None) -> str | None:
 
 
 def add_asset_options(p) -> None:
-    """--mesh-format/-resolution/-opacity, --views, --image-size, --device, --threads, --quiet."""
+    """--mesh-format/-resolution/-opacity/-texture, --texture-size, --faces, --export, --usdz,
+    --views, --image-size, --device, --threads, --quiet."""
     p.add_argument("--mesh-format", default="glb", help="glb (default), ply or obj")
     p.add_argument(
         "--mesh-resolution", type=int, default=128, help="marching-cubes grid nodes per axis (128)"
@@ -60,6 +61,19 @@ def add_asset_options(p) -> None:
         "(default per class: vehicle 0.3, pedestrian and cyclist 0.1, no class 0.3; "
         "docs/assets.md)",
     )
+    p.add_argument(
+        "--mesh-texture",
+        default="vertex",
+        help="mesh colours: vertex (default) or uv (GLB: decimated, unwrapped, baked texture)",
+    )
+    add_texture_options(p)
+    p.add_argument(
+        "--export",
+        default="",
+        help="textured files beside the mesh, e.g. usd or glb,usd: asset.usda (+ "
+        "asset_texture.png), asset.glb",
+    )
+    p.add_argument("--usdz", action="store_true", help="--export usd: one asset.usdz package")
     p.add_argument("--views", type=int, default=8, help="turntable views (default 8)")
     p.add_argument("--image-size", type=int, default=128, help="turntable view side in px (128)")
     p.add_argument("--device", default="cpu", help="torch device (default cpu)")
@@ -67,11 +81,40 @@ def add_asset_options(p) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
+def add_texture_options(p) -> None:
+    """--texture-size and --faces (textured meshes: ``--mesh-texture uv``, exports)."""
+    p.add_argument("--texture-size", type=int, default=512, help="baked texture side (512)")
+    p.add_argument("--faces", type=int, default=20_000, help="face cap of textured meshes (20000)")
+
+
+def check_texture_flags(args) -> None:
+    """Validate --texture-size and --faces."""
+    from gina3d.assets.uv_atlas import check_max_faces, check_texture_size
+
+    try:
+        check_texture_size(args.texture_size)
+        check_max_faces(args.faces)
+    except Gina3dError as e:
+        raise Gina3dError(f"--texture-size / --faces: {e}") from None
+
+
 def check_asset_options(args) -> None:
     """Validate the shared options and apply --threads."""
+    from gina3d.assets.asset_export import check_mesh_texture, parse_export_formats
     from gina3d.assets.mesh_export import check_format
 
     args.mesh_format = check_format(args.mesh_format)
+    try:
+        args.mesh_texture = check_mesh_texture(args.mesh_texture)
+    except Gina3dError as e:
+        raise Gina3dError(f"--mesh-texture: {e}") from None
+    if args.mesh_texture == "uv" and args.mesh_format != "glb":
+        raise Gina3dError(f"--mesh-texture uv needs --mesh-format glb, got {args.mesh_format}")
+    try:
+        args.export = parse_export_formats(args.export)
+    except Gina3dError as e:
+        raise Gina3dError(f"--export: {e}") from None
+    check_texture_flags(args)
     if args.mesh_resolution < 8:
         raise Gina3dError(f"--mesh-resolution must be at least 8, got {args.mesh_resolution}")
     if args.mesh_opacity is not None and not 0.0 < args.mesh_opacity < 1.0:
@@ -105,6 +148,11 @@ def asset_options(args) -> AssetOptions:
         mesh_format=args.mesh_format,
         mesh_resolution=args.mesh_resolution,
         mesh_opacity=args.mesh_opacity,
+        mesh_texture=args.mesh_texture,
+        texture_size=args.texture_size,
+        max_faces=args.faces,
+        exports=tuple(args.export),
+        usdz=args.usdz,
         views=args.views,
         image_size=args.image_size,
     )

@@ -16,6 +16,7 @@ VERBS = {
     "sample": ("gina3d.cli.sample", "sample assets from a stage-2 run"),
     "reconstruct": ("gina3d.cli.reconstruct", "encode a patch into an asset, with variations"),
     "edit": ("gina3d.cli.edit", "swap token regions or planes between two assets"),
+    "export": ("gina3d.cli.export", "textured GLB or OpenUSD files of asset folders"),
     "report": ("gina3d.cli.report", "write a run's HTML report"),
     "compose": ("gina3d.cli.compose", "insert assets into a frame: image, mask, boxes, LiDAR"),
     "view": ("gina3d.cli.view", "browser viewer: datasets, runs' assets, live renders, sampling"),
