@@ -1,8 +1,10 @@
 """Atomic file writes: a reader sees the old file or the complete new one, never a half.
 
 Data goes to a temporary file in the same directory, is flushed and fsynced, then renamed
-over the destination (``os.replace`` is atomic on POSIX within one file system). Also the
-checksum of a written file (``sha256_file``).
+over the destination (``os.replace`` is atomic on POSIX within one file system). The file
+gets the permissions a plain ``open(path, "w")`` would give (0666 less the umask), not the
+owner-only 0600 of a temporary file, so other users and tools can read what gina3d writes.
+Also the checksum of a written file (``sha256_file``).
 """
 
 from __future__ import annotations
@@ -14,6 +16,9 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+_UMASK = os.umask(0)  # read once at import (setting it is the only way to read it)
+os.umask(_UMASK)
+
 
 def atomic_write(path: str | os.PathLike, write: Callable[[str], None]) -> None:
     """Call ``write(tmp_path)`` to produce the file, then move it to ``path`` atomically."""
@@ -24,6 +29,7 @@ def atomic_write(path: str | os.PathLike, write: Callable[[str], None]) -> None:
         write(tmp)
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~_UMASK)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
