@@ -83,6 +83,7 @@ class RayBatch:
     w_occ: Tensor  # [B,N] 1 on occluder pixels
     lidar: Tensor  # [B,N] LiDAR distance (0: none)
     source: Tensor  # [N] bool
+    slot: Tensor  # [N] long: 0 for the source, v for the v-th other view
 
 
 def cross_view_active(batch: dict[str, Tensor], k: int, fraction: float) -> bool:
@@ -123,6 +124,7 @@ def draw_rays(
         images = {k: batch[k] for k in SLOT_KEYS}
         images["rgb"] = batch["rgb"].permute(0, 2, 3, 1)
         source = torch.ones(rays, dtype=torch.bool, device=idx.device)
+        slot = torch.zeros(rays, dtype=torch.long, device=idx.device)
     else:
         slots = {k: _slots(batch, k) for k in SLOT_KEYS}  # [B,S,H,W(,C)]
         b, s, h, w = slots["object_mask"].shape
@@ -133,8 +135,10 @@ def draw_rays(
             parts.append(sample_pixels(pos_w, neg_w, count, object_fraction, generator) + v * h * w)
         idx = torch.cat(parts, dim=1)  # [B,N] into the slot-major flat pixels
         images = {k: t.reshape(b, s * h, w, *t.shape[4:]) for k, t in slots.items()}
-        source = torch.zeros(rays, dtype=torch.bool, device=idx.device)
-        source[: counts[0]] = True
+        slot = torch.cat(
+            [torch.full((c,), v, dtype=torch.long, device=idx.device) for v, c in enumerate(counts)]
+        )
+        source = slot == 0
     return RayBatch(
         origin=gather_pixels(images["ray_origin"], idx),
         direction=gather_pixels(images["ray_direction"], idx),
@@ -144,4 +148,26 @@ def draw_rays(
         w_occ=gather_pixels(images["occluder_mask"].flatten(1), idx),
         lidar=gather_pixels(images["lidar_depth"].flatten(1), idx),
         source=source,
+        slot=slot,
     )
+
+
+def view_gains(pred: Tensor, target: Tensor, weights: Tensor, slot: Tensor, lo: float, hi: float):
+    """Per-ray brightness gain [B,N]: for each image's other view v, the scalar g minimising
+    sum over its weighted rays of |g * pred - target|^2 (closed form, no gradient), clamped
+    to [lo, hi]; 1 on the source's rays. Cameras expose each frame differently (exposure,
+    auto-exposure), so another view's colours may be a brightness change of the source's.
+
+    pred, target [B,N,3]; weights [B,N]; slot [N]."""
+    p, t = pred.detach().float(), target.float()
+    gains = torch.ones_like(weights)
+    for v in slot.unique().tolist():
+        if v == 0:
+            continue
+        on = slot == v
+        w = weights[:, on, None]  # [B,n,1]
+        num = (w * p[:, on] * t[:, on]).sum((1, 2))
+        den = (w * p[:, on] * p[:, on]).sum((1, 2))
+        g = torch.where(den > 1e-6, num / den.clamp_min(1e-6), torch.ones_like(num))
+        gains[:, on] = g.clamp(lo, hi)[:, None]
+    return gains

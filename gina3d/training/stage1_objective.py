@@ -33,11 +33,12 @@ from gina3d.losses.reconstruction import masked_mean, perceptual, psnr, rgb_l1, 
 from gina3d.models.discriminator import PatchDiscriminator, downsample, with_mask
 from gina3d.models.quantizer import VQOutput
 from gina3d.models.stage1 import Stage1Model, image_rays, intrinsics_matrix
-from gina3d.training.ray_batch import draw_rays, sample_pixels, sampling_weights
+from gina3d.training.ray_batch import draw_rays, sample_pixels, sampling_weights, view_gains
 
 __all__ = ["GREY", "LossConfig", "Stage1Objective", "sample_pixels", "sampling_weights"]
 
 GREY = 0.5
+GAIN_RANGE = (0.5, 2.0)  # brightness gains allowed between two views of one object
 
 
 @dataclass
@@ -91,6 +92,9 @@ class LossConfig:
     each step (0: off, only the source view is scored)."""
     cross_view_ray_fraction: float = 0.5
     """Share of ``rays_per_image`` drawn from those other observations."""
+    cross_view_gain: bool = False
+    """Score the other views' colours after a per-view brightness gain fitted in closed form
+    (cameras expose each frame differently); the source's colours are scored as they are."""
     cross_view_max_gap_s: float = 2.0
     """Pedestrians and cyclists change pose: only their observations within this many
     seconds of the source score the asset."""
@@ -176,6 +180,9 @@ class Stage1Objective:
             triplane, rays.origin, rays.direction, box, generator=generator, perturb=True
         )  # rgb [B,N,3], opacity [B,N], depth [B,N]
         target, w_obj, w_bg, w_occ = rays.target, rays.w_obj, rays.w_bg, rays.w_occ  # [B,N]
+        if cfg.cross_view_gain and not bool(rays.source.all()):
+            gains = view_gains(out["rgb"], target, w_obj, rays.slot, *GAIN_RANGE)  # [B,N]
+            out = {**out, "rgb": out["rgb"] * gains[..., None]}
         w_neg = w_bg if cfg.occlusion_aware else w_bg + w_occ
 
         terms: dict[str, Tensor] = {}

@@ -146,3 +146,37 @@ def test_cross_view_trains_a_tiny_model_end_to_end():
     loss.backward()
     assert torch.isfinite(loss) and "psnr_cross_view" in logs
     assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in model.parameters())
+
+
+def test_view_gain_forgives_a_brightness_change_only():
+    """The other view shows the source's face at 1.5x the brightness (another exposure):
+    with ``cross_view_gain`` its colour error is 0; without, it is not. A change of hue
+    (red against blue) is not a gain and stays an error."""
+    dim = torch.tensor([0.4, 0.2, 0.1])
+    src = view(2, 0.0, dim)
+    same_face_brighter = view(2, 0.0, dim * 1.5)
+    batch = with_views(src, [same_face_brighter], [True])
+
+    class DimBox(RedBox):
+        def render_rays(self, *args, **kw):
+            out = super().render_rays(*args, **kw)
+            return {
+                **out,
+                "rgb": out["rgb"].detach()[..., :1] * 0 + dim * out["opacity"][..., None],
+            }
+
+    kw = dict(rays_per_image=64, adversarial=0.0, cross_view_k=1, cross_view_ray_fraction=0.5)
+    g = torch.Generator
+    _, on = Stage1Objective(DimBox(), None, LossConfig(cross_view_gain=True, **kw)).loss_terms(
+        batch, None, VQ, 0, g().manual_seed(0)
+    )
+    _, off = Stage1Objective(DimBox(), None, LossConfig(**kw)).loss_terms(
+        batch, None, VQ, 0, g().manual_seed(0)
+    )
+    assert on["rgb_l1"] == pytest.approx(0.0, abs=1e-6)
+    assert off["rgb_l1"] > 0.02
+    hue = with_views(src, [view(2, 0.0, torch.tensor([0.1, 0.2, 0.4]))], [True])
+    _, hue_on = Stage1Objective(DimBox(), None, LossConfig(cross_view_gain=True, **kw)).loss_terms(
+        hue, None, VQ, 0, g().manual_seed(0)
+    )
+    assert hue_on["rgb_l1"] > 0.02
