@@ -180,6 +180,7 @@ def _recon(args) -> int:
         "amodal_iou_input_all",
         "amodal_iou_novel",
         "psnr_heldout_view",
+        "psnr_heldout_view_gain",
         "ssim_heldout_view",
         "psnr_heldout_mean_colour",
         "chamfer_gt",

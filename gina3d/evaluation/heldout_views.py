@@ -8,6 +8,10 @@ their pose changes) and scored on each target's visible object pixels:
 
 * ``psnr_heldout_view``, ``ssim_heldout_view``: PSNR / SSIM (as ``psnr_visible``), mean over
   a source's targets, then over sources. Needs no ground truth, so it works on Waymo data.
+* ``psnr_heldout_view_gain``: the same PSNR after scaling the render by the one brightness
+  gain (least squares on the target's object pixels, clamped to [0.5, 2]) that best matches
+  the target: cameras expose each image on their own (auto-exposure), so this separates
+  what the asset predicts from how the other image was exposed.
 * ``psnr_heldout_mean_colour``: the same PSNR for painting the source's mean object colour
   on the target's object pixels: the floor a model must beat.
 * ``psnr_heldout_view_by_angle``: PSNR over pairs binned by the angle between the source's
@@ -64,6 +68,16 @@ def track_pairs(
         if len(others):
             pairs.append((int(source), [int(t) for t in others]))
     return pairs
+
+
+def exposure_gains(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Per image [B,1,1,1]: the gain g minimising |g * pred - target|^2 over ``mask`` [B,H,W]
+    pixels (all channels), clamped to [0.5, 2]; 1 where the mask is empty."""
+    m = mask[:, None].to(pred.dtype)
+    num = (m * pred * target).sum((1, 2, 3))
+    den = (m * pred * pred).sum((1, 2, 3))
+    g = torch.where(den > 1e-8, num / den.clamp_min(1e-8), torch.ones_like(num))
+    return g.clamp(0.5, 2.0).view(-1, 1, 1, 1)
 
 
 def _batch(ds: PatchDataset, indices: list[int], device) -> dict[str, torch.Tensor]:
@@ -142,6 +156,8 @@ def evaluate_heldout_views(
             pred = out["rgb"].float().clamp(0, 1)
             obj = tgt["object_mask"] > 0.5
             psnrs = psnr_masked(pred, tgt["rgb"], obj).tolist()
+            gained = (pred * exposure_gains(pred, tgt["rgb"], obj)).clamp(0, 1)
+            psnrs_gain = psnr_masked(gained, tgt["rgb"], obj).tolist()
             keep = obj[:, None].float()
             ssims = ssim_masked(pred * keep, tgt["rgb"] * keep, obj).tolist()
             sobj = src["object_mask"][0] > 0.5
@@ -159,8 +175,11 @@ def evaluate_heldout_views(
                 for lo, hi in ANGLE_BINS:
                     if lo <= a < hi:
                         by_angle[(lo, hi)].append(p)
-            row = per.setdefault(rec.cls, {k: [] for k in ("psnr", "ssim", "floor", "cd", "ext")})
+            row = per.setdefault(
+                rec.cls, {k: [] for k in ("psnr", "gain", "ssim", "floor", "cd", "ext")}
+            )
             row["psnr"].append(_mean(psnrs))
+            row["gain"].append(_mean(psnrs_gain))
             row["ssim"].append(_mean(ssims))
             row["floor"].append(_mean(floor))
             if do_shape:
@@ -177,6 +196,7 @@ def evaluate_heldout_views(
         return {
             "num_objects": len(pool("psnr")),
             "psnr_heldout_view": _mean(pool("psnr")),
+            "psnr_heldout_view_gain": _mean(pool("gain")),
             "ssim_heldout_view": _mean(pool("ssim")),
             "psnr_heldout_mean_colour": _mean(pool("floor")),
             "chamfer_gt": _mean(cds) if do_shape else None,

@@ -163,3 +163,17 @@ def test_heldout_views_known_answers(tmp_path):
     bins = out["psnr_heldout_view_by_angle"]
     assert bins["10-30"]["pairs"] + bins["30-180"]["pairs"] == out["protocol"]["num_pairs"] == 12
     assert out["protocol"]["view_angle_deg"]["p50"] == pytest.approx(30.0, abs=10.0)
+
+
+def test_exposure_gain_undoes_a_brightness_change():
+    import torch
+
+    from gina3d.evaluation.heldout_views import exposure_gains
+
+    target = torch.rand(2, 3, 8, 8) * 0.5
+    mask = torch.ones(2, 8, 8, dtype=torch.bool)
+    pred = target / torch.tensor([1.5, 0.8]).view(2, 1, 1, 1)
+    g = exposure_gains(pred, target, mask)
+    torch.testing.assert_close(g.flatten(), torch.tensor([1.5, 0.8]))
+    assert float(exposure_gains(pred * 0 + 1e-3, target, mask).max()) == 2.0  # clamped
+    assert float(exposure_gains(pred, target, mask & False).min()) == 1.0  # empty mask
