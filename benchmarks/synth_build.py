@@ -41,6 +41,7 @@ def main() -> None:
                 "patches": m["num_patches"],
                 "scenes": args.scenes,
                 "frames_per_scene": source.cfg.frames_per_scene,
+                "rig": source.cfg.rig,
                 "seconds": round(seconds, 2),
                 "workers": args.workers,
                 "resolution": args.resolution,
