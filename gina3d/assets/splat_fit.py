@@ -132,18 +132,36 @@ def score_splats(splats: dict, targets: list, cams: list, image_size: int) -> fl
     return float(np.mean(vals)) if vals else float("nan")
 
 
-def fit_splats(field, fn, mesh, cfg: SplatFitConfig | None = None) -> tuple[dict, dict]:
-    """Fit splats to ``field`` (an AssetField), starting on ``mesh`` coloured by ``fn``.
-    Returns the splats (detached tensors) and a report: seconds (targets, fit, eval), PSNR
-    at the held-out views before and after the fit, final loss."""
+def _optimise(params: dict, opt, cams: list, targets: list, order, cfg: SplatFitConfig) -> float:
+    """The Adam steps (one view each, ``order``); returns the last loss."""
+    last = float("nan")
+    for step in range(cfg.steps):
+        v = int(order[step])
+        out = render_splats(params, cams[v], cfg.image_size)
+        loss = (out["rgb"] - targets[v][0]).abs().mean()
+        loss = loss + cfg.alpha_weight * (out["alpha"] - targets[v][1]).abs().mean()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        last = float(loss.detach())
+    return last
+
+
+def fit_splats(
+    field, fn, mesh, cfg: SplatFitConfig | None = None, device: str = "cpu"
+) -> tuple[dict, dict]:
+    """Fit splats to ``field`` (an AssetField), starting on ``mesh`` coloured by ``fn``, on
+    ``device``. Returns the splats (detached CPU tensors) and a report: seconds (targets,
+    fit, eval), PSNR at the held-out views before and after the fit, final loss."""
     cfg = check_fit_config(cfg or SplatFitConfig())
     size, px = np.asarray(field.size, dtype=np.float64), cfg.image_size
     t0 = time.perf_counter()
     splats = init_splats(mesh, fn, cfg.n, cfg.seed)
     cams = training_cameras(size, cfg.views, px, cfg.seed)
-    targets = [field_target(field, c, px) for c in cams]
+    targets = [tuple(t.to(device) for t in field_target(field, c, px)) for c in cams]
     held = eval_cameras(size, cfg.eval_views, px)
-    held_targets = [field_target(field, c, px) for c in held]
+    held_targets = [tuple(t.to(device) for t in field_target(field, c, px)) for c in held]
+    splats = {k: v.to(device) for k, v in splats.items()}
     t1 = time.perf_counter()
     psnr_init = score_splats(splats, held_targets, held, px)
     radius = float(np.linalg.norm(size)) / 2.0
@@ -152,20 +170,13 @@ def fit_splats(field, fn, mesh, cfg: SplatFitConfig | None = None) -> tuple[dict
     lrs.update({"logit_opacities": 0.05, "sh": 0.02})
     opt = torch.optim.Adam([{"params": [params[k]], "lr": lr} for k, lr in lrs.items()])
     order = np.random.default_rng(cfg.seed + 2).integers(0, cfg.views, cfg.steps)
-    loss_val = float("nan")
     t2 = time.perf_counter()
-    for step in range(cfg.steps):
-        v = int(order[step])
-        out = render_splats(params, cams[v], px)
-        loss = (out["rgb"] - targets[v][0]).abs().mean()
-        loss = loss + cfg.alpha_weight * (out["alpha"] - targets[v][1]).abs().mean()
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        loss_val = float(loss.detach())
+    with torch.enable_grad():  # also when called under no_grad (save_asset)
+        loss = _optimise(params, opt, cams, targets, order, cfg)
     t3 = time.perf_counter()
     fitted = {k: v.detach() for k, v in params.items()}
     psnr_fit = score_splats(fitted, held_targets, held, px)
+    fitted = {k: v.cpu() for k, v in fitted.items()}
     t4 = time.perf_counter()
     report = {
         "n": cfg.n,
@@ -175,7 +186,7 @@ def fit_splats(field, fn, mesh, cfg: SplatFitConfig | None = None) -> tuple[dict
         "eval_views": cfg.eval_views,
         "psnr_init": round(psnr_init, 3),
         "psnr": round(psnr_fit, 3),
-        "loss": round(loss_val, 5),
+        "loss": round(loss, 5),
         "seconds": {
             "targets": round(t1 - t0, 3),
             "fit": round(t3 - t2, 3),

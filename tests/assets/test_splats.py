@@ -150,3 +150,46 @@ def test_a_tiny_fit_improves_psnr():
     torch.testing.assert_close(again["means"], init_splats(mesh, ball, 50, seed=3)["means"])
     with pytest.raises(Gina3dError, match="Gaussians"):
         fit_splats(field, ball, mesh, SplatFitConfig(n=0))
+
+
+SPLAT = ["--splats", "64", "--splat-steps", "3"]
+
+
+def test_export_command_writes_splats(tmp_path, stage1_run, model, tokens, capsys):
+    from gina3d.assets.asset_io import AssetContents, AssetOptions, save_asset
+    from gina3d.cli.export import main as export_main
+
+    fast = AssetOptions(views=1, image_size=16, mesh_resolution=20)
+    contents = AssetContents(tokens[0], [4.6, 1.9, 1.6], "vehicle", 0)
+    folder = save_asset(tmp_path / "car", model, stage1_run, contents, fast)
+    assert export_main([str(folder), "--format", "splat", *SPLAT]) == 0
+    assert "64 splats, held-out PSNR" in capsys.readouterr().out
+    back = read_splat_ply(folder / "splats.ply")
+    assert back["means"].shape == (64, 3)
+    assert np.all(np.abs(back["means"]) <= np.array([2.3, 0.95, 0.8]) + 0.5)
+    out = tmp_path / "out"
+    assert export_main([str(folder), "--format", "splat", "--out", str(out), *SPLAT]) == 0
+    assert {p.name for p in out.iterdir()} == {"car_splats.ply"}
+
+    def fails(args, message):
+        assert export_main(args) == 2
+        err = capsys.readouterr().err
+        assert message in err and err.count("\n") == 1, err
+
+    fails([str(folder), "--format", "splats"], "unknown export format 'splats'")
+    fails([str(folder), "--format", "splat", "--splats", "0"], "number of splats must be")
+    fails([str(folder), "--format", "splat", "--splat-steps", "-1"], "splat steps must be")
+
+
+def test_sample_with_splat_export(tmp_path, stage2_run):
+    from gina3d.assets.asset_io import load_asset
+    from gina3d.cli.sample import main as sample_main
+
+    fast = ["--views", "1", "--image-size", "16", "--mesh-resolution", "16", "--quiet"]
+    args = ["--run", str(stage2_run), "--n", "1", "--out", str(tmp_path), *fast]
+    assert sample_main([*args, "--export", "splat", *SPLAT]) == 0
+    folder = tmp_path / "asset_000"
+    entry = load_asset(folder).meta["exports"]["splat"]
+    assert entry["files"] == ["splats.ply"] and entry["splats"] == 64
+    assert entry["bytes"] == (folder / "splats.ply").stat().st_size
+    assert sample_main([*args, "--export", "splat", "--splats", "-3"]) == 2
