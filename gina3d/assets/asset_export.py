@@ -1,4 +1,4 @@
-"""Textured exports of an asset: a GLB with a baked texture, OpenUSD (.usda or .usdz).
+"""Exports of an asset: a GLB with a baked texture, OpenUSD (.usda or .usdz), splats.
 
 One textured mesh (``texture_bake.textured_mesh``: decimated to ``max_faces``, unwrapped,
 the field's colour baked at ``texture_size`` texels) feeds every format:
@@ -6,7 +6,10 @@ the field's colour baked at ``texture_size`` texels) feeds every format:
 * ``glb``: ``<stem>.glb``, the mesh with a PBR material whose baseColorTexture is the
   texture, under the same y-up node as ``mesh.glb`` (``mesh_export``);
 * ``usd``: ``<stem>.usda`` and ``<stem>_texture.png``, or ``<stem>.usdz`` with the texture
-  inside (``usd_export``): z up, metres.
+  inside (``usd_export``): z up, metres;
+* ``splat``: ``splats.ply`` (``<stem>_splats.ply`` under another stem), 3D Gaussians
+  fitted to the field's renders from its surface (``splat_export``), not the textured
+  mesh: the 3DGS binary PLY, z up, metres.
 
 In an asset folder the stem is ``asset`` (``asset.glb``, ``asset.usda`` beside
 ``mesh.glb``). ``save_asset`` writes them when ``AssetOptions.exports`` asks;
@@ -23,14 +26,15 @@ from pathlib import Path
 
 from gina3d.errors import Gina3dError
 
-EXPORT_FORMATS = ("glb", "usd")
+EXPORT_FORMATS = ("glb", "usd", "splat")
+MESH_EXPORTS = ("glb", "usd")  # the formats written from the textured mesh
 MESH_TEXTURES = ("vertex", "uv")
 STEM = "asset"
-EXPORT_FILES = ("asset.glb", "asset.usda", "asset.usdz", "asset_texture.png")
+EXPORT_FILES = ("asset.glb", "asset.usda", "asset.usdz", "asset_texture.png", "splats.ply")
 
 
 def check_export_format(fmt: str) -> str:
-    """An export format name (glb, usd; any case) or Gina3dError."""
+    """An export format name (glb, usd, splat; any case) or Gina3dError."""
     name = str(fmt).strip().lower()
     if name not in EXPORT_FORMATS:
         raise Gina3dError(f"unknown export format '{fmt}' (formats: {', '.join(EXPORT_FORMATS)})")
@@ -58,8 +62,14 @@ def check_mesh_texture(name: str) -> str:
 
 
 def export_path(out_dir: str | os.PathLike, stem: str, fmt: str, usdz: bool = False) -> Path:
-    """Where format ``fmt`` goes: ``<stem>.glb``, ``<stem>.usda`` or ``<stem>.usdz``."""
-    suffix = {"glb": "glb", "usd": "usdz" if usdz else "usda"}[check_export_format(fmt)]
+    """Where format ``fmt`` goes: ``<stem>.glb``, ``<stem>.usda`` or ``<stem>.usdz``, and
+    ``splats.ply`` (``<stem>_splats.ply`` for a stem other than ``asset``)."""
+    from gina3d.assets.splat_export import splat_path
+
+    fmt = check_export_format(fmt)
+    if fmt == "splat":
+        return splat_path(out_dir, stem, STEM)
+    suffix = {"glb": "glb", "usd": "usdz" if usdz else "usda"}[fmt]
     return Path(out_dir) / f"{stem}.{suffix}"
 
 
@@ -72,13 +82,16 @@ def write_exports(
     box_size,
     usdz: bool = False,
 ) -> dict:
-    """Write each format of ``textured`` (a TexturedMesh) into ``out_dir``; returns, per
-    format, the files written, their total bytes and the seconds spent writing."""
+    """Write each mesh format (glb, usd) of ``textured`` (a TexturedMesh) into ``out_dir``
+    (``splat`` is skipped: ``write_splats``); returns, per format, the files written, their
+    total bytes and the seconds spent writing."""
     from gina3d.assets.mesh_export import export_mesh
     from gina3d.assets.usd_export import export_usd
 
     out: dict[str, dict] = {}
     for fmt in parse_export_formats(list(formats)):
+        if fmt not in MESH_EXPORTS:
+            continue
         start = time.perf_counter()
         path = export_path(out_dir, stem, fmt, usdz)
         if len(textured.mesh.faces) == 0:
@@ -113,6 +126,18 @@ def recorded_mesh(asset, model):
     return extract_mesh(model, triplane, asset.size_m, resolution, opacity=opacity, level=level)
 
 
+def splat_export(model, triplane, size, fn, mesh, out_dir, stem: str, n: int, steps: int):
+    """The ``splat`` export of a tri-plane [3,F,R,R] decoded by ``model`` in a box of
+    ``size``: fitted from ``mesh`` (``fn`` its density function) on the model's device,
+    written to ``export_path(out_dir, stem, "splat")``; returns its export entry."""
+    from gina3d.assets.splat_export import write_splats
+    from gina3d.assets.triplane_field import Stage1Field
+
+    field = Stage1Field(model, triplane, size)
+    path = export_path(out_dir, stem, "splat")
+    return write_splats(field, fn, mesh, path, n, steps, device=str(field.device))
+
+
 def export_asset(
     asset,
     model,
@@ -122,17 +147,23 @@ def export_asset(
     texture_size: int = 512,
     max_faces: int = 20_000,
     usdz: bool = False,
+    splats: int = 4096,
+    splat_steps: int = 300,
 ) -> dict:
     """Export a loaded asset folder (``asset_io.load_asset``) decoded by ``model`` (its
     stage-1 decoder, ``decoder_ref.load_decoder``) to ``formats`` in ``out_dir`` (default:
-    the asset folder). Gina3dError when its surface has no faces. Returns a summary: mesh
-    and texture sizes, seconds (``mesh``, ``texture``, per format) and files."""
+    the asset folder); ``splats`` Gaussians fitted for ``splat_steps`` steps for ``splat``.
+    Gina3dError when its surface has no faces. Returns a summary: mesh and texture sizes
+    (None without a mesh format), seconds (``mesh``, ``texture``, per format) and files."""
     from gina3d.assets.mesh import field_density_fn
+    from gina3d.assets.splat_export import check_splat_options
     from gina3d.assets.texture_bake import textured_mesh
 
     formats = parse_export_formats(list(formats))
     if not formats:
-        raise Gina3dError("no export format given (formats: glb, usd)")
+        raise Gina3dError(f"no export format given (formats: {', '.join(EXPORT_FORMATS)})")
+    if "splat" in formats:
+        check_splat_options(splats, splat_steps)
     out = Path(out_dir) if out_dir is not None else Path(asset.path)
     start = time.perf_counter()
     mesh = recorded_mesh(asset, model)
@@ -140,17 +171,30 @@ def export_asset(
         raise Gina3dError(f"{asset.path}: the mesh has no faces (nothing to export)")
     t_mesh = time.perf_counter()
     device = next(model.parameters()).device
-    fn = field_density_fn(model, asset.triplane.to(device), asset.size_m)
-    textured = textured_mesh(fn, mesh, texture_size, max_faces)
+    triplane = asset.triplane.to(device)
+    fn = field_density_fn(model, triplane, asset.size_m)
+    textured = None
+    if any(f in MESH_EXPORTS for f in formats):
+        textured = textured_mesh(fn, mesh, texture_size, max_faces)
     t_tex = time.perf_counter()
     out.mkdir(parents=True, exist_ok=True)
-    files = write_exports(textured, out, stem, formats, asset.class_name, asset.size_m, usdz)
+    files = {}
+    for fmt in formats:
+        if fmt == "splat":
+            files[fmt] = splat_export(
+                model, triplane, asset.size_m, fn, mesh, out, stem, splats, splat_steps
+            )
+        else:
+            files.update(
+                write_exports(textured, out, stem, [fmt], asset.class_name, asset.size_m, usdz)
+            )
+    tm = textured.mesh if textured is not None else None
     return {
         "asset": str(asset.path),
-        "faces": len(textured.mesh.faces),
-        "vertices": len(textured.mesh.vertices),
+        "faces": None if tm is None else len(tm.faces),
+        "vertices": None if tm is None else len(tm.vertices),
         "faces_extracted": len(mesh.faces),
-        "texture_size": int(textured.texture.shape[0]),
+        "texture_size": None if tm is None else int(textured.texture.shape[0]),
         "seconds": {"mesh": round(t_mesh - start, 4), "texture": round(t_tex - t_mesh, 4)},
         "formats": files,
     }

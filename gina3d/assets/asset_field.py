@@ -21,6 +21,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from gina3d.assets.triplane_field import Stage1Field, float_tensor
+
 
 class AssetField(Protocol):
     """A neural or analytic asset in its box of ``size`` (3,) metres (length, width, height)."""
@@ -37,46 +39,6 @@ class AssetField(Protocol):
     def density(self, points: np.ndarray) -> np.ndarray:
         """Object-frame points [M,3] (metres, inside the box) -> sigma [M] per normalised unit."""
         ...
-
-
-def _tensor(a, device) -> Tensor:
-    return torch.as_tensor(np.asarray(a), dtype=torch.float32, device=device)
-
-
-def _numpy_render(out: dict[str, Tensor]) -> dict[str, np.ndarray]:
-    """render_image's batch-of-one tensors -> rgb [H,W,3], opacity [H,W], depth [H,W]."""
-    return {
-        "rgb": out["rgb"][0].permute(1, 2, 0).float().cpu().numpy(),
-        "opacity": out["opacity"][0].float().cpu().numpy(),
-        "depth": out["depth"][0].float().cpu().numpy(),
-    }
-
-
-class Stage1Field:
-    """A tri-plane [3,F,R,R] decoded by a stage-1 model, stretched over a box of ``size``."""
-
-    def __init__(self, model, triplane: Tensor, size, chunk: int = 8192) -> None:
-        self.model = model
-        self.device = next(model.parameters()).device
-        self.triplane = triplane.to(self.device).float()[None]  # [1,3,F,R,R]
-        self.size = np.asarray(size, dtype=np.float64)
-        self.chunk = chunk
-        self._box = torch.as_tensor(self.size, dtype=torch.float32, device=self.device)[None]
-
-    @torch.no_grad()
-    def render(self, K, cam_from_obj, height, width) -> dict[str, np.ndarray]:
-        K_t = _tensor(K, self.device)[None]  # [1,3,3]
-        pose = _tensor(cam_from_obj, self.device)[None]  # [1,4,4]
-        out = self.model.render_image(
-            self.triplane, K_t, pose, self._box, height, width, chunk=self.chunk
-        )
-        return _numpy_render(out)
-
-    @torch.no_grad()
-    def density(self, points: np.ndarray) -> np.ndarray:
-        pts = torch.as_tensor(points / (self.size / 2.0), dtype=torch.float32, device=self.device)
-        sigma = self.model.field(self.triplane, pts[None])["sigma"][0]  # [M]
-        return sigma.float().cpu().numpy().astype(np.float64)
 
 
 class FunctionField:
@@ -109,7 +71,7 @@ class FunctionField:
         from gina3d.models.renderer import render_rays
         from gina3d.models.stage1 import image_rays
 
-        K_t, pose = _tensor(K, "cpu")[None], _tensor(cam_from_obj, "cpu")[None]
+        K_t, pose = float_tensor(K, "cpu")[None], float_tensor(cam_from_obj, "cpu")[None]
         origins, dirs = image_rays(K_t, pose, height, width)  # [1,H*W,3]
         box = torch.as_tensor(self.size, dtype=torch.float32)[None]
         parts: dict[str, list[Tensor]] = {}

@@ -6,8 +6,10 @@ vertex colours (``mesh_texture="vertex"``, the default: the mesh as extracted) o
 GLB, decimated, unwrapped and textured (``mesh_texture="uv"``, ``texture_bake``). The
 formats in ``AssetOptions.exports`` are written beside it from the same textured mesh
 (``asset.glb``, ``asset.usda`` + ``asset_texture.png`` or ``asset.usdz``; see
-``asset_export``). An empty surface is written as an empty ``mesh.<fmt>`` and its exports
-are skipped (recorded in asset.json), so a batch of samples does not stop at one.
+``asset_export``); ``splat`` fits Gaussians to the field from the extracted surface
+(``splats.ply``, ``splat_export``). An empty surface is written as an empty
+``mesh.<fmt>`` and its exports are skipped (recorded in asset.json), so a batch of
+samples does not stop at one.
 """
 
 from __future__ import annotations
@@ -33,7 +35,12 @@ def check_texture_options(options: AssetOptions, fmt: str) -> tuple[str, ...]:
         raise Gina3dError(f"a UV-textured mesh is written as GLB only, not {fmt}")
     check_texture_size(options.texture_size)
     check_max_faces(options.max_faces)
-    return parse_export_formats(options.exports)
+    formats = parse_export_formats(options.exports)
+    if "splat" in formats:
+        from gina3d.assets.splat_export import check_splat_options
+
+        check_splat_options(options.splats, options.splat_steps)
+    return formats
 
 
 def mesh_summary(mesh, size: np.ndarray, fmt: str, options: AssetOptions, opacity: float) -> dict:
@@ -74,7 +81,13 @@ def write_mesh_files(
 ) -> tuple[dict, dict]:
     """mesh.<fmt> of the tri-plane in its box and the exports; returns asset.json's ``mesh``
     and ``exports`` entries."""
-    from gina3d.assets.asset_export import STEM, parse_export_formats, write_exports
+    from gina3d.assets.asset_export import (
+        MESH_EXPORTS,
+        STEM,
+        parse_export_formats,
+        splat_export,
+        write_exports,
+    )
     from gina3d.assets.mesh import extract_mesh, field_density_fn
     from gina3d.assets.mesh_export import export_mesh
     from gina3d.assets.surface import default_opacity
@@ -91,16 +104,22 @@ def write_mesh_files(
     )
     formats = parse_export_formats(options.exports)
     textured = None
-    if (options.mesh_texture == "uv" or formats) and len(mesh.faces):
+    mesh_exports = [f for f in formats if f in MESH_EXPORTS]
+    if (options.mesh_texture == "uv" or mesh_exports) and len(mesh.faces):
         textured = textured_mesh(fn, mesh, options.texture_size, options.max_faces)
     written = textured.to_trimesh() if options.mesh_texture == "uv" and textured else mesh
     export_mesh(written, out / f"mesh.{fmt}")
     summary = mesh_summary(written, size, fmt, options, opacity)
-    if textured is None:
+    if len(mesh.faces) == 0:
         return summary, {f: {"files": [], "skipped": "the mesh has no faces"} for f in formats}
-    exports = write_exports(
-        textured, out, STEM, formats, contents.class_name, size, usdz=options.usdz
-    )
-    for entry in exports.values():
-        entry.update(faces=len(textured.mesh.faces), texture_size=options.texture_size)
+    exports = {}
+    for fmt in formats:
+        if fmt == "splat":
+            exports[fmt] = splat_export(
+                model, triplane, size, fn, mesh, out, STEM, options.splats, options.splat_steps
+            )
+            continue
+        entry = write_exports(textured, out, STEM, [fmt], contents.class_name, size, options.usdz)
+        entry[fmt].update(faces=len(textured.mesh.faces), texture_size=options.texture_size)
+        exports.update(entry)
     return summary, exports

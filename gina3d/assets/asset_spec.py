@@ -55,9 +55,13 @@ class AssetOptions:
     are decimated first."""
     exports: tuple[str, ...] = ()
     """Textured files written beside the mesh: ``glb`` (asset.glb), ``usd`` (asset.usda
-    and asset_texture.png, or asset.usdz with ``usdz``)."""
+    and asset_texture.png, or asset.usdz with ``usdz``), ``splat`` (splats.ply)."""
     usdz: bool = False
     """Write the USD export as one asset.usdz package (texture inside)."""
+    splats: int = 4096
+    """Gaussians of the ``splat`` export (splats.ply)."""
+    splat_steps: int = 300
+    """Adam steps fitting the ``splat`` export to the field's renders."""
     views: int = 8
     """Turntable views."""
     image_size: int = 128

@@ -70,9 +70,10 @@ def add_asset_options(p) -> None:
     p.add_argument(
         "--export",
         default="",
-        help="textured files beside the mesh, e.g. usd or glb,usd: asset.usda (+ "
-        "asset_texture.png), asset.glb",
+        help="exports beside the mesh, e.g. usd or glb,usd,splat: asset.usda (+ "
+        "asset_texture.png), asset.glb, splats.ply (3D Gaussians)",
     )
+    add_splat_options(p)
     p.add_argument("--usdz", action="store_true", help="--export usd: one asset.usdz package")
     p.add_argument("--views", type=int, default=8, help="turntable views (default 8)")
     p.add_argument("--image-size", type=int, default=128, help="turntable view side in px (128)")
@@ -85,6 +86,22 @@ def add_texture_options(p) -> None:
     """--texture-size and --faces (textured meshes: ``--mesh-texture uv``, exports)."""
     p.add_argument("--texture-size", type=int, default=512, help="baked texture side (512)")
     p.add_argument("--faces", type=int, default=20_000, help="face cap of textured meshes (20000)")
+
+
+def add_splat_options(p) -> None:
+    """--splats and --splat-steps (the ``splat`` export)."""
+    p.add_argument("--splats", type=int, default=4096, help="splat export: Gaussians (4096)")
+    p.add_argument("--splat-steps", type=int, default=300, help="splat export: fitting steps (300)")
+
+
+def check_splat_flags(args) -> None:
+    """Validate --splats and --splat-steps."""
+    from gina3d.assets.splat_export import check_splat_options
+
+    try:
+        check_splat_options(args.splats, args.splat_steps)
+    except Gina3dError as e:
+        raise Gina3dError(f"--splats / --splat-steps: {e}") from None
 
 
 def check_texture_flags(args) -> None:
@@ -115,6 +132,7 @@ def check_asset_options(args) -> None:
     except Gina3dError as e:
         raise Gina3dError(f"--export: {e}") from None
     check_texture_flags(args)
+    check_splat_flags(args)
     if args.mesh_resolution < 8:
         raise Gina3dError(f"--mesh-resolution must be at least 8, got {args.mesh_resolution}")
     if args.mesh_opacity is not None and not 0.0 < args.mesh_opacity < 1.0:
@@ -153,6 +171,8 @@ def asset_options(args) -> AssetOptions:
         max_faces=args.faces,
         exports=tuple(args.export),
         usdz=args.usdz,
+        splats=args.splats,
+        splat_steps=args.splat_steps,
         views=args.views,
         image_size=args.image_size,
     )
