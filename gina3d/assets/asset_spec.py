@@ -58,7 +58,7 @@ class AssetOptions:
     and asset_texture.png, or asset.usdz with ``usdz``), ``splat`` (splats.ply)."""
     usdz: bool = False
     """Write the USD export as one asset.usdz package (texture inside)."""
-    splats: int = 4096
+    splats: int = 1024
     """Gaussians of the ``splat`` export (splats.ply)."""
     splat_steps: int = 300
     """Adam steps fitting the ``splat`` export to the field's renders."""

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from gina3d.errors import Gina3dError
 
-DEFAULT_SPLATS = 4096
+DEFAULT_SPLATS = 1024
 DEFAULT_SPLAT_STEPS = 300
 MAX_SPLATS = 200_000
 MAX_SPLAT_STEPS = 100_000

@@ -30,7 +30,7 @@ from gina3d.geometry.cameras import look_at_camera
 
 @dataclass
 class SplatFitConfig:
-    n: int = 4096
+    n: int = 1024
     """number of Gaussians"""
     steps: int = 300
     """Adam steps (one view each)"""
