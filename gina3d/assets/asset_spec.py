@@ -60,7 +60,7 @@ class AssetOptions:
     """Write the USD export as one asset.usdz package (texture inside)."""
     splats: int = 1024
     """Gaussians of the ``splat`` export (splats.ply)."""
-    splat_steps: int = 300
+    splat_steps: int = 100
     """Adam steps fitting the ``splat`` export to the field's renders."""
     views: int = 8
     """Turntable views."""

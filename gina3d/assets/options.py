@@ -91,7 +91,7 @@ def add_texture_options(p) -> None:
 def add_splat_options(p) -> None:
     """--splats and --splat-steps (the ``splat`` export)."""
     p.add_argument("--splats", type=int, default=1024, help="splat export: Gaussians (1024)")
-    p.add_argument("--splat-steps", type=int, default=300, help="splat export: fitting steps (300)")
+    p.add_argument("--splat-steps", type=int, default=100, help="splat export: fitting steps (100)")
 
 
 def check_splat_flags(args) -> None:

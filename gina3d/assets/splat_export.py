@@ -16,7 +16,7 @@ from pathlib import Path
 from gina3d.errors import Gina3dError
 
 DEFAULT_SPLATS = 1024
-DEFAULT_SPLAT_STEPS = 300
+DEFAULT_SPLAT_STEPS = 100
 MAX_SPLATS = 200_000
 MAX_SPLAT_STEPS = 100_000
 SPLAT_FILE = "splats.ply"

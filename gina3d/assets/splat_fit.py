@@ -32,7 +32,7 @@ from gina3d.geometry.cameras import look_at_camera
 class SplatFitConfig:
     n: int = 1024
     """number of Gaussians"""
-    steps: int = 300
+    steps: int = 100
     """Adam steps (one view each)"""
     views: int = 12
     """training views"""
