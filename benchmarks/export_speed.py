@@ -3,6 +3,9 @@
     .venv/bin/python benchmarks/export_speed.py [--asset DIR] [--preset cpu] [--threads 2]
         [--mesh-resolution 128] [--texture-size 512] [--faces 20000] [--psnr-views 4]
 
+With ``--splats 256,1024`` it also fits Gaussian splats of each count to the field
+(``--splat-steps``, 100) and reports seconds, held-out PSNR and bytes per count.
+
 Prints one JSON object: the machine, the mesh (faces extracted, faces after decimation,
 vertices after unwrapping), seconds per step (``mesh``: extraction; ``decimate``;
 ``unwrap``: xatlas; ``bake``: the texture; ``write_<format>``: encoding and writing each
@@ -99,6 +102,12 @@ def build_asset(args):
     return fn, field, np.asarray(SIZE), "vehicle", f"random blob, preset {args.preset}"
 
 
+def write_splats(*a, **kw):
+    from gina3d.assets.splat_export import write_splats as write
+
+    return write(*a, **kw)
+
+
 def timed(fn, *a, **kw):
     start = time.perf_counter()
     out = fn(*a, **kw)
@@ -183,6 +192,12 @@ def main() -> None:
     p.add_argument("--psnr-views", type=int, default=0, help="views for the PSNR check (0: off)")
     p.add_argument("--image-size", type=int, default=128)
     p.add_argument("--threads", type=int, default=None)
+    p.add_argument(
+        "--splats",
+        default="",
+        help="comma-separated Gaussian counts to fit and write as splats.ply (e.g. 256,1024)",
+    )
+    p.add_argument("--splat-steps", type=int, default=100)
     args = p.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -199,6 +214,16 @@ def main() -> None:
         _, seconds["write_glb"] = timed(export_mesh, textured.to_trimesh(), out / "asset.glb")
         _, seconds["write_usda"] = timed(export_usd, textured, out / "asset.usda", class_name, size)
         _, seconds["write_usdz"] = timed(export_usd, textured, out / "asset.usdz", class_name, size)
+        splats = {}
+        for count in [int(x) for x in args.splats.split(",") if x.strip()]:
+            entry = write_splats(
+                field, fn, mesh, out / f"splats_{count}.ply", count, args.splat_steps
+            )
+            splats[str(count)] = {
+                "seconds": entry["seconds"],
+                "psnr_heldout": entry["psnr_heldout"],
+                "bytes": entry["bytes"],
+            }
         sizes = {p.name: p.stat().st_size for p in sorted(out.iterdir())}
     result = {
         "benchmark": "export_speed",
@@ -217,6 +242,8 @@ def main() -> None:
         "seconds_textured_total": round(sum(v for k, v in seconds.items() if "vertex" not in k), 4),
         "bytes": sizes,
     }
+    if splats:
+        result["splats"] = {"steps": args.splat_steps, "by_count": splats}
     if args.psnr_views > 0 and len(mesh.faces):
         result["psnr"] = compare_renders(fn, field, size, mesh, textured, args)
     print(json.dumps(result))
