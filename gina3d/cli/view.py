@@ -44,6 +44,12 @@ def build_parser() -> Parser:
     p.add_argument(
         "--mesh-resolution", type=int, default=64, help="marching cubes of sampled assets (64)"
     )
+    p.add_argument(
+        "--export",
+        default="",
+        help="exports written with each sampled asset, e.g. usd or glb,usd,splat (docs/assets.md)",
+    )
+    p.add_argument("--usdz", action="store_true", help="--export usd: one asset.usdz package")
     p.add_argument("--device", default="cpu", help="torch device (default cpu)")
     p.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
     p.add_argument(
@@ -75,6 +81,12 @@ def main(argv: list[str] | None = None) -> int:
         from gina3d.assets.options import check_device_options
 
         check_device_options(args)
+        from gina3d.assets.asset_export import parse_export_formats
+
+        try:
+            exports = tuple(parse_export_formats(args.export))
+        except Gina3dError as e:
+            raise Gina3dError(f"--export: {e}") from None
         cfg = ViewerConfig(
             host=args.host,
             port=args.port,
@@ -85,6 +97,8 @@ def main(argv: list[str] | None = None) -> int:
             live_size=args.live_size,
             live_interval_s=args.live_interval,
             mesh_resolution=args.mesh_resolution,
+            exports=exports,
+            usdz=args.usdz,
             device=args.device,
         )
         import logging

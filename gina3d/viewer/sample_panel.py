@@ -26,7 +26,15 @@ SAMPLE_IMAGE_SIZE = 96
 class SamplerService:
     """A stage-2 run's models, shared by all browsers; one sample at a time."""
 
-    def __init__(self, run: Path, models, out_dir: Path, mesh_resolution: int) -> None:
+    def __init__(
+        self,
+        run: Path,
+        models,
+        out_dir: Path,
+        mesh_resolution: int,
+        exports: tuple[str, ...] = (),
+        usdz: bool = False,
+    ) -> None:
         from gina3d.assets.decoder_ref import stage1_checkpoint
         from gina3d.assets.run_models import stage2_conditions
 
@@ -34,6 +42,7 @@ class SamplerService:
         self.models = models
         self.out_dir = out_dir
         self.mesh_resolution = mesh_resolution
+        self.exports, self.usdz = tuple(exports), usdz
         self.conditions = stage2_conditions(models)
         self.decoder_key = str(stage1_checkpoint(models.stage1_source).resolve())
         self._lock = threading.Lock()
@@ -47,7 +56,8 @@ class SamplerService:
         if not (run / "checkpoints").is_dir() or run_kind(run) != "stage2":
             return None
         out = Path(cfg.samples_out) if cfg.samples_out else run / "assets" / "viewer"
-        return cls(run, load_models(run, cfg.device), out, cfg.mesh_resolution)
+        models = load_models(run, cfg.device)
+        return cls(run, models, out, cfg.mesh_resolution, cfg.exports, cfg.usdz)
 
     def next_dir(self) -> Path:
         k = 0
@@ -94,6 +104,8 @@ class SamplerService:
                 views=SAMPLE_VIEWS,
                 image_size=SAMPLE_IMAGE_SIZE,
                 mesh_resolution=self.mesh_resolution,
+                exports=self.exports,
+                usdz=self.usdz,
             )
             stage1 = (self.models.stage1, self.models.stage1_source)
             return save_asset(self.next_dir(), *stage1, contents, options)

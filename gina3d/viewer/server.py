@@ -44,6 +44,10 @@ class ViewerConfig:
     """Minimum time between two live renders of one browser (camera changes are throttled)."""
     mesh_resolution: int = 64
     """Marching-cubes grid of sampled assets' meshes (lower is faster)."""
+    exports: tuple[str, ...] = ()
+    """Exports written with each sampled asset: ``glb``, ``usd``, ``splat`` (docs/assets.md)."""
+    usdz: bool = False
+    """Write the ``usd`` export as one asset.usdz package."""
     device: str = "cpu"
     """Torch device for decoding, rendering and sampling."""
 

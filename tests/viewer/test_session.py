@@ -60,6 +60,7 @@ def test_session_panels_live_render_and_sampling(fake_client, view_data, view_ru
         live_size=16,
         live_interval_s=0.0,
         mesh_resolution=12,
+        exports=("usd",),
     )
     viewer = Viewer(cfg)
     try:
@@ -97,6 +98,7 @@ def test_session_panels_live_render_and_sampling(fake_client, view_data, view_ru
         meta = json.loads((new / "asset.json").read_text())
         assert meta["class"] == "vehicle" and meta["conditions"]["class_name"] == "vehicle"
         assert meta["conditions"]["size"] == [4.6, 1.9, 1.6]
+        assert (new / "asset.usda").is_file() and (new / "asset_texture.png").is_file()
         assert session.asset_panel.choice.value == "samples/sample_000"
         assert session.asset_panel.current.asset.path == new
         assert int(session.sample_panel.seed.value) == 1

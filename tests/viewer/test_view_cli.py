@@ -25,6 +25,7 @@ pytest.importorskip("viser")
         (["--data", "{data}", "--serve-seconds", "0"], "--serve-seconds must be positive"),
         (["--data", "{tmp}"], "not a gina3d dataset (no manifest.json)"),
         (["--port", "eighty"], "invalid int value"),
+        (["--data", "{data}", "--export", "stl"], "--export"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(argv, message, view_data, tmp_path, capsys):
