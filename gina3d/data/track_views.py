@@ -50,6 +50,37 @@ def frame_seconds(manifest: dict) -> float | None:
     return None
 
 
+class TrackIndex:
+    """The tracks of one ``PatchDataset`` split, from its shards' metadata columns: which
+    dataset indices show the same object (``tracks``, ``track_of``), their classes and frame
+    indices, and the seconds between frames (``frame_seconds``)."""
+
+    def __init__(self, ds: PatchDataset) -> None:
+        cols = read_columns(ds.root, ["scene_id", "object_id", "cls", "frame_index"], ds.split)
+        cols = cols.to_pydict()
+        if len(cols["cls"]) != len(ds):
+            raise ValueError("dataset index and shard columns disagree")
+        self.cls: list[str] = cols["cls"]
+        self.frame = np.asarray(cols["frame_index"], dtype=np.int64)
+        self.seconds = frame_seconds(ds.manifest)
+        self.track_of = np.empty(len(ds), dtype=np.int64)
+        self.tracks: list[np.ndarray] = []
+        keys = track_keys(cols["scene_id"], cols["object_id"])
+        for t, members in enumerate(group_tracks(keys).values()):
+            self.tracks.append(np.asarray(members, dtype=np.int64))
+            self.track_of[members] = t
+
+    def others(self, index: int, max_gap_s: float) -> np.ndarray:
+        """The other observations of ``index``'s track (dataset order); for articulated
+        classes only those within ``max_gap_s`` seconds of it."""
+        members = self.tracks[self.track_of[index]]
+        others = members[members != index]
+        if self.cls[index] in ARTICULATED and self.seconds is not None:
+            gap = np.abs(self.frame[others] - self.frame[index]) * self.seconds
+            others = others[gap <= max_gap_s + 1e-9]
+        return others
+
+
 class CrossViewDataset(Dataset):
     """Source patches with up to ``k`` other observations of their track (module doc)."""
 
@@ -58,20 +89,7 @@ class CrossViewDataset(Dataset):
             raise ValueError(f"cross-view datasets need k >= 1, got {k}")
         self.base, self.k, self.max_gap_s, self.seed = base, k, max_gap_s, seed
         self.epoch = 0
-        cols = read_columns(
-            base.root, ["scene_id", "object_id", "cls", "frame_index"], base.split
-        ).to_pydict()
-        if len(cols["cls"]) != len(base):
-            raise ValueError("dataset index and shard columns disagree")
-        self.cls = cols["cls"]
-        self.frame = np.asarray(cols["frame_index"], dtype=np.int64)
-        self.seconds = frame_seconds(base.manifest)
-        keys = track_keys(cols["scene_id"], cols["object_id"])
-        self.track_of = np.empty(len(base), dtype=np.int64)
-        self.tracks: list[np.ndarray] = []
-        for t, members in enumerate(group_tracks(keys).values()):
-            self.tracks.append(np.asarray(members, dtype=np.int64))
-            self.track_of[members] = t
+        self.index = TrackIndex(base)
         # a source's other views may sit in any row group of its scenes' shard
         base.cache_row_groups = max(base.cache_row_groups, 128)
 
@@ -86,12 +104,7 @@ class CrossViewDataset(Dataset):
 
     def candidates(self, index: int) -> np.ndarray:
         """Dataset indices of the observations that may score the asset of ``index``."""
-        members = self.tracks[self.track_of[index]]
-        others = members[members != index]
-        if self.cls[index] in ARTICULATED and self.seconds is not None:
-            gap = np.abs(self.frame[others] - self.frame[index]) * self.seconds
-            others = others[gap <= self.max_gap_s + 1e-9]
-        return others
+        return self.index.others(index, self.max_gap_s)
 
     def chosen(self, index: int) -> np.ndarray:
         """The (at most k) other observations drawn for ``index`` in this epoch."""

@@ -34,10 +34,10 @@ import numpy as np
 import torch
 
 from gina3d.data.dataset import PatchDataset
-from gina3d.data.shards import read_columns
-from gina3d.data.track_views import ARTICULATED, frame_seconds
-from gina3d.data.tracks import angle_deg, group_tracks, track_keys, view_direction
+from gina3d.data.track_views import TrackIndex
+from gina3d.data.tracks import angle_deg, view_direction
 from gina3d.evaluation.image_metrics import psnr_masked, ssim_masked
+from gina3d.evaluation.novel_views import mesh_path
 from gina3d.geometry.cameras import intrinsics_K
 
 ANGLE_BINS = ((0.0, 10.0), (10.0, 30.0), (30.0, 180.0))
@@ -52,17 +52,16 @@ def track_pairs(
     ds: PatchDataset, max_targets: int = 8, max_gap_s: float = 2.0, seed: int = 0
 ) -> list[tuple[int, list[int]]]:
     """(source index, target indices) per track with at least one target (module doc)."""
-    cols = read_columns(ds.root, ["scene_id", "object_id", "cls", "frame_index"], ds.split)
-    cols = cols.to_pydict()
-    frame = np.asarray(cols["frame_index"], dtype=np.int64)
-    seconds = frame_seconds(ds.manifest)
+    tracks = TrackIndex(ds)
+    frame = tracks.frame
     rng = np.random.default_rng(seed)
     pairs = []
-    for members in group_tracks(track_keys(cols["scene_id"], cols["object_id"])).values():
-        ordered = sorted(members, key=lambda i: (frame[i], i))
-        source, others = ordered[0], np.asarray(ordered[1:], dtype=np.int64)
-        if cols["cls"][source] in ARTICULATED and seconds is not None:
-            others = others[np.abs(frame[others] - frame[source]) * seconds <= max_gap_s + 1e-9]
+    for members in tracks.tracks:
+        source = min(members.tolist(), key=lambda i: (frame[i], i))
+        others = np.asarray(
+            sorted(tracks.others(source, max_gap_s).tolist(), key=lambda i: (frame[i], i)),
+            dtype=np.int64,
+        )
         if len(others) > max_targets:
             others = np.sort(rng.choice(others, max_targets, replace=False))
         if len(others):
@@ -85,10 +84,8 @@ def _batch(ds: PatchDataset, indices: list[int], device) -> dict[str, torch.Tens
     return {k: torch.stack([it[k] for it in items]).to(device) for k in items[0]}
 
 
-def _gt_shape_errors(model, triplane, rec, meshes: Path, points: int, resolution: int):
+def _gt_shape_errors(model, triplane, rec, root: Path, points: int, resolution: int):
     """(Chamfer m^2 or NaN for an empty mesh, mean |extent/size - 1|) of one source."""
-    import trimesh
-
     from gina3d.assets.mesh import extract_mesh
     from gina3d.assets.surface import default_opacity
     from gina3d.evaluation.chamfer import chamfer_distance, sample_surface
@@ -99,7 +96,7 @@ def _gt_shape_errors(model, triplane, rec, meshes: Path, points: int, resolution
     )
     if len(mesh.faces) == 0:
         return float("nan"), float("nan")
-    gt = trimesh.load(meshes / f"{rec.object_id}.ply", process=False)
+    gt = mesh_path(root, rec.object_id)  # sample_surface reads the file
     a = torch.as_tensor(sample_surface(mesh, points, 0), dtype=torch.float32)[None]
     b = torch.as_tensor(sample_surface(gt, points, 0), dtype=torch.float32)[None]
     extent = (mesh.bounds[1] - mesh.bounds[0]) / size
@@ -183,7 +180,7 @@ def evaluate_heldout_views(
             row["ssim"].append(_mean(ssims))
             row["floor"].append(_mean(floor))
             if do_shape:
-                cd, ext = _gt_shape_errors(model, tri[0], rec, meshes, points, mesh_resolution)
+                cd, ext = _gt_shape_errors(model, tri[0], rec, ds.root, points, mesh_resolution)
                 row["cd"].append(cd)
                 row["ext"].append(ext)
     bar.close()

@@ -73,7 +73,8 @@ def gather_pixels(image: Tensor, idx: Tensor) -> Tensor:
 
 @dataclass
 class RayBatch:
-    """Drawn rays [B,N,...] with their targets; ``source`` [N] marks the source's rays."""
+    """Drawn rays [B,N,...] with their targets; ``slot`` [N] says which image each ray
+    comes from (0: the source, v: the v-th other view)."""
 
     origin: Tensor  # [B,N,3]
     direction: Tensor  # [B,N,3]
@@ -82,8 +83,12 @@ class RayBatch:
     w_bg: Tensor  # [B,N] 1 on background pixels
     w_occ: Tensor  # [B,N] 1 on occluder pixels
     lidar: Tensor  # [B,N] LiDAR distance (0: none)
-    source: Tensor  # [N] bool
-    slot: Tensor  # [N] long: 0 for the source, v for the v-th other view
+    slot: Tensor  # [N] long
+
+    @property
+    def source(self) -> Tensor:
+        """[N] bool: the source's rays."""
+        return self.slot == 0
 
 
 def cross_view_active(batch: dict[str, Tensor], k: int, fraction: float) -> bool:
@@ -123,7 +128,6 @@ def draw_rays(
         idx = sample_pixels(pos_w, neg_w, rays, object_fraction, generator)  # [B,N]
         images = {k: batch[k] for k in SLOT_KEYS}
         images["rgb"] = batch["rgb"].permute(0, 2, 3, 1)
-        source = torch.ones(rays, dtype=torch.bool, device=idx.device)
         slot = torch.zeros(rays, dtype=torch.long, device=idx.device)
     else:
         slots = {k: _slots(batch, k) for k in SLOT_KEYS}  # [B,S,H,W(,C)]
@@ -138,7 +142,6 @@ def draw_rays(
         slot = torch.cat(
             [torch.full((c,), v, dtype=torch.long, device=idx.device) for v, c in enumerate(counts)]
         )
-        source = slot == 0
     return RayBatch(
         origin=gather_pixels(images["ray_origin"], idx),
         direction=gather_pixels(images["ray_direction"], idx),
@@ -147,7 +150,6 @@ def draw_rays(
         w_bg=gather_pixels(images["background_mask"].flatten(1), idx),
         w_occ=gather_pixels(images["occluder_mask"].flatten(1), idx),
         lidar=gather_pixels(images["lidar_depth"].flatten(1), idx),
-        source=source,
         slot=slot,
     )
 
