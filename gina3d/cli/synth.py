@@ -123,7 +123,6 @@ def main(argv: list[str] | None = None) -> int:
             ),
         )
         build.validate()
-        cfg.validate()
         source = SyntheticSource(cfg, args.seed)
         m = build_dataset(source, args.out, build, seed=args.seed)
         splits = ", ".join(f"{k} {v}" for k, v in m["per_split"].items())
