@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
+FIELD_TYPES = ("density", "sdf")
+
 
 @dataclass
 class ModelConfig:
@@ -83,6 +85,19 @@ class ModelConfig:
     """Added to the raw density before the activation so training starts mostly empty."""
     density_activation: str = "trunc_exp"
     """"trunc_exp" (exp with a clamped gradient) or "softplus"."""
+    field_type: str = "density"
+    """What the field MLP predicts besides colour: "density" (a free density, activated by
+    ``density_activation`` after ``density_bias``) or "sdf" (a signed distance in
+    box-normalised units, turned into density by VolSDF's Laplace CDF with a learned
+    sharpness; meshes, LiDAR and compositing then use its zero level set;
+    gina3d/models/sdf.py)."""
+    sdf_beta_init: float = 0.05
+    """"sdf" only: starting Laplace scale beta (normalised units; density inside = 1/beta)."""
+    sdf_beta_min: float = 0.002
+    """"sdf" only: floor under the learned beta."""
+    sdf_init_radius: float = 0.75
+    """"sdf" only: the untrained field is the sphere of this radius in the normalised box
+    (an inscribed ellipsoid); the MLP learns the difference."""
 
     def validate(self) -> None:
         """Raise ValueError naming the first bad field."""
@@ -131,6 +146,17 @@ class ModelConfig:
             raise ValueError(f"ModelConfig.ema_decay must be in (0, 1), got {self.ema_decay}")
         if self.commitment < 0 or self.dead_code_threshold < 0:
             raise ValueError("ModelConfig.commitment and dead_code_threshold must be >= 0")
+        if self.field_type not in FIELD_TYPES:
+            raise ValueError(
+                f"ModelConfig.field_type must be one of {', '.join(FIELD_TYPES)}, "
+                f"got {self.field_type!r}"
+            )
+        if not 0.0 < self.sdf_beta_min <= self.sdf_beta_init:
+            raise ValueError("ModelConfig: need 0 < sdf_beta_min <= sdf_beta_init")
+        if not 0.0 < self.sdf_init_radius <= 1.0:
+            raise ValueError(
+                f"ModelConfig.sdf_init_radius must be in (0, 1], got {self.sdf_init_radius}"
+            )
         if self.density_activation not in ("trunc_exp", "softplus"):
             raise ValueError(
                 "ModelConfig.density_activation must be 'trunc_exp' or 'softplus', "

@@ -32,6 +32,7 @@ from gina3d.losses.mask import background_opacity, mask_bce
 from gina3d.losses.reconstruction import masked_mean, perceptual, psnr, rgb_l1, rgb_l2
 from gina3d.models.discriminator import PatchDiscriminator, downsample, with_mask
 from gina3d.models.quantizer import VQOutput
+from gina3d.models.sdf import box_points, eikonal_loss, numerical_gradient
 from gina3d.models.stage1 import Stage1Model, image_rays, intrinsics_matrix
 from gina3d.training.ray_batch import draw_rays, sample_pixels, sampling_weights, view_gains
 
@@ -98,6 +99,13 @@ class LossConfig:
     cross_view_max_gap_s: float = 2.0
     """Pedestrians and cyclists change pose: only their observations within this many
     seconds of the source score the asset."""
+    eikonal: float = 0.1
+    """Signed-distance fields (``model.field_type = "sdf"``) only: weight of the eikonal term
+    mean((|grad d| - 1)^2) at random box points (gina3d/models/sdf.py)."""
+    eikonal_points: int = 256
+    """Uniform random points per image in the normalised box where the eikonal term is taken."""
+    eikonal_step: float = 0.02
+    """Central-difference step of the eikonal gradient, in normalised units (the box spans 2)."""
 
     def validate(self) -> None:
         """Raise ValueError naming the first bad field."""
@@ -107,13 +115,15 @@ class LossConfig:
             raise ValueError("loss.object_ray_fraction must be in [0, 1], rays_per_image >= 1")
         if self.cross_view_k < 0 or not 0.0 <= self.cross_view_ray_fraction < 1.0:
             raise ValueError("loss.cross_view_k must be >= 0, cross_view_ray_fraction in [0, 1)")
+        if self.eikonal_points < 1 or not self.eikonal_step > 0:
+            raise ValueError("loss.eikonal_points must be >= 1 and loss.eikonal_step > 0")
         if self.cross_view_max_gap_s < 0:
             raise ValueError("loss.cross_view_max_gap_s must be >= 0")
         if self.adversarial_resolution < 4:
             raise ValueError("loss.adversarial_resolution must be >= 4")
         weights = (
             "rgb_l1 rgb_l2 perceptual mask background_opacity lidar_depth codebook adversarial "
-            "r1_gamma"
+            "r1_gamma eikonal"
         ).split()
         for name in weights:
             if not getattr(self, name) >= 0:
@@ -195,6 +205,9 @@ class Stage1Objective:
         if cfg.use_lidar and cfg.lidar_depth:
             terms["lidar_depth"] = lidar_depth_l1(out["depth"], rays.lidar, box, w_obj)
         terms["codebook"] = vq.loss
+        terms["eikonal"] = zero
+        if model.field.is_sdf and cfg.eikonal:
+            terms["eikonal"] = self._eikonal(triplane, generator)
         terms["perceptual"] = zero
         terms["adversarial"] = zero
 
@@ -230,9 +243,18 @@ class Stage1Objective:
         )
         if not bool(rays.source.all()):
             logs["psnr_cross_view"] = psnr(out["rgb"], target, w_obj * ~rays.source)
+        if model.field.is_sdf:
+            logs["sdf_beta"] = float(model.field.beta().detach())
         if float(w_occ.sum()) > 0:
             logs["opacity_occluder"] = float(masked_mean(out["opacity"].detach(), w_occ))
         return total, logs
+
+    def _eikonal(self, triplane: Tensor, generator: torch.Generator) -> Tensor:
+        """The eikonal term at ``eikonal_points`` uniform box points per tri-plane."""
+        cfg, field = self.cfg, self.model.field
+        points = box_points(triplane.shape[0], cfg.eikonal_points, generator, triplane.device)
+        grad = numerical_gradient(lambda p: field.sdf(triplane, p), points, cfg.eikonal_step)
+        return eikonal_loss(grad)
 
     def discriminator_loss(
         self, batch: dict[str, Tensor], step: int, generator: torch.Generator
