@@ -15,6 +15,13 @@ Chamfer distance to the ground-truth mesh (metres squared, 2048 surface points e
 the floater rule's share of the largest component's area below which a component is
 dropped (``mesh.MIN_COMPONENT``).
 
+Both field types: for a signed-distance model (``model.field_type = "sdf"``) the zero-level
+mesh (rule "sdf", what every command uses for such a model) is reported as well, under the
+key ``"sdf"``, beside the opacity rule on the density it renders with (``--opacities ""``
+leaves those out).
+
+``share_within_10pct`` is the share of meshes within 10 % of their box on every axis;
+``best_chamfer_opacity`` the tested opacity with the lowest mean Chamfer distance.
 ``suggested_opacity`` per class is the largest tested opacity whose mean absolute extent
 error is at most ``--max-extent-error`` on every axis (null if none is): the rule behind
 ``surface.OPACITY_BY_CLASS``. A lower opacity gives a fuller mesh; the mean over
@@ -67,13 +74,15 @@ def main(argv: list[str] | None = None) -> int:
     from gina3d.evaluation.chamfer import chamfer_distance, sample_surface
 
     torch.set_num_threads(args.threads)
-    opacities = [float(x) for x in args.opacities.split(",")]
+    opacities = [float(x) for x in args.opacities.split(",") if x.strip()]
     min_component = MIN_COMPONENT if args.min_component is None else args.min_component
     model = load_models(args.run).stage1
+    is_sdf = bool(getattr(model.field, "is_sdf", False))
+    rules: list = (["sdf"] if is_sdf else []) + opacities
     ds = PatchDataset(args.data, split=args.split)
     meshes = Path(args.data) / "meshes"
     want = {"vehicle": args.per_class, "pedestrian": args.per_class}
-    rows: dict[str, dict[float, list]] = {c: {o: [] for o in opacities} for c in want}
+    rows: dict[str, dict] = {c: {o: [] for o in rules} for c in want}
     t0 = time.time()
     for i in np.random.default_rng(args.seed).permutation(len(ds)):
         rec = ds.record(int(i))
@@ -84,12 +93,19 @@ def main(argv: list[str] | None = None) -> int:
         with torch.no_grad():
             tri, _ = model(item["rgb"], item["ray_direction"], item["ray_origin"], item["box_size"])
             fn = as_density_fn(model, tri[0], rec.box_size)
-            sigma = density_grid(fn, None, rec.box_size, args.resolution)
+            sigma = density_grid(fn, None, rec.box_size, args.resolution) if opacities else None
+            sdf = (
+                density_grid(fn, None, rec.box_size, args.resolution, quantity="sdf")
+                if is_sdf
+                else None
+            )
         gt = trimesh.load(meshes / f"{rec.object_id}.ply", process=False)
         gt_pts = torch.as_tensor(sample_surface(gt, args.points, 0), dtype=torch.float32)[None]
         size = np.asarray(rec.box_size, dtype=np.float64)
-        for o in opacities:
-            field, level = surface_field(sigma, "opacity", o)
+        for o in rules:
+            field, level = (
+                surface_field(sdf, "sdf") if o == "sdf" else surface_field(sigma, "opacity", o)
+            )
             mesh = remove_floaters(marching_cubes(field, size, level), min_component)
             if len(mesh.faces) == 0:
                 rows[rec.cls][o].append((np.zeros(3), float("nan")))
@@ -107,6 +123,7 @@ def main(argv: list[str] | None = None) -> int:
         "min_component": min_component,
         "max_extent_error": args.max_extent_error,
         "seconds": round(time.time() - t0, 1),
+        "field_type": "sdf" if is_sdf else "density",
         "classes": {},
     }
     for cls, per in rows.items():
@@ -114,11 +131,12 @@ def main(argv: list[str] | None = None) -> int:
         for o, vals in per.items():
             ext = np.array([v[0] for v in vals])
             cd = np.array([v[1] for v in vals])
-            out[f"{o:g}"] = {
+            out[o if o == "sdf" else f"{o:g}"] = {
                 "extent_over_size": np.round(ext.mean(0), 3).tolist(),
                 "abs_extent_error": np.round(np.abs(ext - 1).mean(0), 3).tolist(),
                 "chamfer_m2": round(float(np.nanmean(cd)), 4),
                 "empty": int(np.isnan(cd).sum()),
+                "share_within_10pct": round(float((np.abs(ext - 1).max(1) <= 0.1).mean()), 3),
             }
         ok = [
             o
@@ -127,6 +145,8 @@ def main(argv: list[str] | None = None) -> int:
             and out[f"{o:g}"]["empty"] == 0
         ]
         out["suggested_opacity"] = max(ok) if ok else None
+        if opacities:
+            out["best_chamfer_opacity"] = min(opacities, key=lambda o: out[f"{o:g}"]["chamfer_m2"])
         result["classes"][cls] = out
     print(json.dumps(result, indent=1))
     return 0

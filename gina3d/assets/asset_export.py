@@ -114,16 +114,17 @@ def recorded_mesh(asset, model):
     asset.json records (``mesh``: resolution, rule, opacity, level; class defaults when
     absent)."""
     from gina3d.assets.mesh import DEFAULT_RESOLUTION, extract_mesh
-    from gina3d.assets.surface import default_opacity
+    from gina3d.assets.surface import resolve_rule
 
     rec = asset.meta.get("mesh") or {}
     resolution = int(rec.get("resolution") or DEFAULT_RESOLUTION)
     level = rec.get("level_sigma") if rec.get("rule") == "density" else None
     opacity = rec.get("opacity")
-    opacity = default_opacity(asset.class_name) if opacity is None else float(opacity)
+    has_sdf = bool(getattr(model.field, "is_sdf", False))
+    rule, opacity = resolve_rule(has_sdf, asset.class_name, opacity, level, rec.get("rule", "auto"))
     device = next(model.parameters()).device
     triplane = asset.triplane.to(device)
-    return extract_mesh(model, triplane, asset.size_m, resolution, opacity=opacity, level=level)
+    return extract_mesh(model, triplane, asset.size_m, resolution, rule, opacity, level=level)
 
 
 def splat_export(model, triplane, size, fn, mesh, out_dir, stem: str, n: int, steps: int):

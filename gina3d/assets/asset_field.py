@@ -28,6 +28,8 @@ class AssetField(Protocol):
     """A neural or analytic asset in its box of ``size`` (3,) metres (length, width, height)."""
 
     size: np.ndarray
+    surface: str
+    """"sdf" when ``sdf`` gives the surface (its zero level), else "density" (opacity)."""
 
     def render(
         self, K: np.ndarray, cam_from_obj: np.ndarray, height: int, width: int
@@ -40,12 +42,18 @@ class AssetField(Protocol):
         """Object-frame points [M,3] (metres, inside the box) -> sigma [M] per normalised unit."""
         ...
 
+    def sdf(self, points: np.ndarray) -> np.ndarray:
+        """Object-frame points [M,3] (metres) -> signed distance [M] (negative inside);
+        only when ``surface == "sdf"``."""
+        ...
+
 
 class FunctionField:
     """An analytic field: ``fn(points [M,3] metres) -> (sigma [M], rgb [M,3])`` (tensors).
 
     Rendered by the same volume renderer as the tri-planes (``models/renderer.py``), with
-    ``samples`` stratified and ``importance`` importance samples per ray.
+    ``samples`` stratified and ``importance`` importance samples per ray. ``sdf_fn``
+    (points [M,3] metres -> signed distance [M], tensors) makes its zero level the surface.
     """
 
     def __init__(
@@ -55,9 +63,12 @@ class FunctionField:
         samples: int = 64,
         importance: int = 64,
         chunk: int = 8192,
+        sdf_fn: Callable[[Tensor], Tensor] | None = None,
     ) -> None:
         self.fn, self.size = fn, np.asarray(size, dtype=np.float64)
         self.samples, self.importance, self.chunk = samples, importance, chunk
+        self.sdf_fn = sdf_fn
+        self.surface = "density" if sdf_fn is None else "sdf"
 
     def _field(self, triplane: Tensor, points: Tensor) -> dict[str, Tensor]:
         """The renderer's field call: normalised points [B,M,3] -> sigma [B,M], rgb [B,M,3]."""
@@ -92,6 +103,12 @@ class FunctionField:
     def density(self, points: np.ndarray) -> np.ndarray:
         sigma, _ = self.fn(torch.as_tensor(points, dtype=torch.float32))
         return sigma.double().numpy()
+
+    @torch.no_grad()
+    def sdf(self, points: np.ndarray) -> np.ndarray:
+        if self.sdf_fn is None:
+            raise ValueError("this field has no signed distance")
+        return self.sdf_fn(torch.as_tensor(points, dtype=torch.float32)).double().numpy()
 
 
 def stage1_field_from_run(run, tokens, size, device: str = "cpu") -> Stage1Field:

@@ -43,9 +43,12 @@ def check_texture_options(options: AssetOptions, fmt: str) -> tuple[str, ...]:
     return formats
 
 
-def mesh_summary(mesh, size: np.ndarray, fmt: str, options: AssetOptions, opacity: float) -> dict:
-    """asset.json's ``mesh`` entry for the mesh written as ``mesh.<fmt>``."""
-    rule = "opacity" if options.mesh_level is None else "density"
+def mesh_summary(
+    mesh, size: np.ndarray, fmt: str, options: AssetOptions, rule: str, opacity: float | None
+) -> dict:
+    """asset.json's ``mesh`` entry for the mesh written as ``mesh.<fmt>`` by ``rule``
+    ("opacity" at ``opacity``, "density" at ``options.mesh_level``, or "sdf": the zero level
+    of the field's signed distance)."""
     level = options.mesh_level
     uv = options.mesh_texture == "uv"
     summary = {
@@ -55,6 +58,7 @@ def mesh_summary(mesh, size: np.ndarray, fmt: str, options: AssetOptions, opacit
         "rule": rule,
         "opacity": opacity if rule == "opacity" else None,
         "level_sigma": None if level is None else float(level),
+        "level_sdf": 0.0 if rule == "sdf" else None,
         "texture": options.mesh_texture,
         "texture_size": options.texture_size if uv else None,
         "max_faces": options.max_faces if uv else None,
@@ -88,19 +92,18 @@ def write_mesh_files(
         splat_export,
         write_exports,
     )
-    from gina3d.assets.mesh import extract_mesh, field_density_fn
+    from gina3d.assets.mesh import extract_mesh, field_density_fn, sdf_of
     from gina3d.assets.mesh_export import export_mesh
-    from gina3d.assets.surface import default_opacity
+    from gina3d.assets.surface import resolve_rule
     from gina3d.assets.texture_bake import textured_mesh
 
-    if options.mesh_opacity is None:
-        opacity = default_opacity(contents.class_name)
-    else:
-        opacity = float(options.mesh_opacity)
     size = contents.size_m
     fn = field_density_fn(model, triplane, size)
+    rule, opacity = resolve_rule(
+        sdf_of(fn) is not None, contents.class_name, options.mesh_opacity, options.mesh_level
+    )
     mesh = extract_mesh(
-        fn, None, size, options.mesh_resolution, opacity=opacity, level=options.mesh_level
+        fn, None, size, options.mesh_resolution, rule, opacity, level=options.mesh_level
     )
     formats = parse_export_formats(options.exports)
     textured = None
@@ -109,7 +112,7 @@ def write_mesh_files(
         textured = textured_mesh(fn, mesh, options.texture_size, options.max_faces)
     written = textured.to_trimesh() if options.mesh_texture == "uv" and textured else mesh
     export_mesh(written, out / f"mesh.{fmt}")
-    summary = mesh_summary(written, size, fmt, options, opacity)
+    summary = mesh_summary(written, size, fmt, options, rule, opacity)
     if len(mesh.faces) == 0:
         return summary, {f: {"files": [], "skipped": "the mesh has no faces"} for f in formats}
     exports = {}

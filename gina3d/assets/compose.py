@@ -32,6 +32,7 @@ from gina3d.assets.frame_camera import (
     scene_distance,
     window_intrinsics,
 )
+from gina3d.assets.surface_hit import surface_depth, surface_kind
 from gina3d.data.frame import CameraImage, Frame, ObjectBox
 from gina3d.errors import Gina3dError
 from gina3d.geometry.cameras import pixel_centres, unproject_directions
@@ -153,6 +154,10 @@ def compose_frame(
         x0, y0, x1, y1 = window
         out = ins.field.render(window_intrinsics(cam.K, x0, y0), cam_from_obj, y1 - y0, x1 - x0)
         a, rgb, dist = out["opacity"].astype(np.float64), out["rgb"], out["depth"]  # [h,w](,3)
+        if surface_kind(ins.field) == "sdf":  # depth of the surface itself, where rays meet it
+            K_w = window_intrinsics(cam.K, x0, y0)
+            hit = surface_depth(ins.field, K_w, cam_from_obj, y1 - y0, x1 - x0, a > cfg.min_opacity)
+            dist = np.where(np.isfinite(hit), hit, dist)
         sl = (slice(y0, y1), slice(x0, x1))
         bright = _brightness(cam, frame.boxes, ins.cls, window, rgb, a, cfg)
         visible = (a > cfg.min_opacity) & (dist < scene[sl])  # [h,w]

@@ -1,10 +1,8 @@
-"""LiDAR returns of inserted assets by ray casting their density, merged into a frame's sweep.
+"""LiDAR returns of inserted assets by ray casting their surface, merged into a frame's sweep.
 
-Surface: a ray stops where its accumulated opacity ``1 - exp(-tau)`` first reaches
-``threshold`` (0.5), i.e. at optical depth ``tau = -ln(1 - threshold)``. Samples every
-``step`` metres (at most ``max_samples``) between box entry and exit give tau by the
-trapezoid rule; the first sample past the level brackets the crossing, which ``refine``
-bisection steps narrow, and a linear interpolation of tau inside the last bracket ends.
+Surface (``surface_hit.first_surface``): for a signed-distance asset, the first zero
+crossing of its distance along the ray; for a density asset, where the accumulated opacity
+``1 - exp(-tau)`` first reaches ``threshold`` (0.5).
 
 Beams (``beam_directions.py``): the rig's ``LidarSpec`` when the frame has one (synthetic
 frames), else the directions of the frame's own points plus a regular grid over each box.
@@ -18,13 +16,13 @@ dropout is added: the returns are what a noiseless sensor would see.
 from __future__ import annotations
 
 import dataclasses
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from gina3d.assets.asset_field import AssetField, prepare_insertions
+from gina3d.assets.asset_field import prepare_insertions
 from gina3d.assets.beam_directions import beam_index, grid_directions
+from gina3d.assets.surface_hit import first_surface
 from gina3d.data.frame import Frame
 from gina3d.errors import Gina3dError
 from gina3d.geometry.boxes import ray_box_intersect
@@ -71,50 +69,6 @@ class LidarResult:
     added: int = 0
     removed: int = 0
     per_asset: list[dict] = field(default_factory=list)
-
-
-def first_surface(
-    fld: AssetField, origins: np.ndarray, dirs: np.ndarray, cfg: LidarSimConfig
-) -> np.ndarray:
-    """Distance [N] along object-frame rays (origins, unit dirs [N,3]) to where the opacity
-    first reaches ``cfg.threshold`` inside the box; inf where it never does."""
-    size = np.asarray(fld.size, dtype=np.float64)
-    t0, t1, hit = ray_box_intersect(origins, dirs, size)
-    out = np.full(len(origins), np.inf)
-    idx = np.flatnonzero(hit)
-    if not len(idx):
-        return out
-    level = -math.log(1.0 - cfg.threshold)
-    s = int(np.clip(math.ceil(float((t1[idx] - t0[idx]).max()) / cfg.step) + 1, 2, cfg.max_samples))
-    u = np.linspace(0.0, 1.0, s)  # [S]
-    per = max(1, cfg.chunk // s)
-    for start in range(0, len(idx), per):
-        r = idx[start : start + per]
-        o, d = origins[r], dirs[r]  # [n,3]
-        scale = np.linalg.norm(d / (size / 2.0), axis=-1)  # [n] normalised units per metre
-        t = t0[r, None] + (t1[r] - t0[r])[:, None] * u  # [n,S]
-        sigma = fld.density((o[:, None] + t[..., None] * d[:, None]).reshape(-1, 3))
-        sigma = np.maximum(sigma.reshape(len(r), s), 0.0)  # [n,S]
-        seg = 0.5 * (sigma[:, 1:] + sigma[:, :-1]) * np.diff(t, axis=1) * scale[:, None]
-        tau = np.concatenate([np.zeros((len(r), 1)), np.cumsum(seg, axis=1)], axis=1)  # [n,S]
-        crossed = tau >= level
-        ok = crossed.any(axis=1)
-        k = np.argmax(crossed, axis=1)[ok]  # >= 1 since tau[0] = 0 < level
-        rows = np.flatnonzero(ok)
-        lo, hi = t[rows, k - 1], t[rows, k]
-        tau_lo, tau_hi, s_lo = tau[rows, k - 1], tau[rows, k], sigma[rows, k - 1]
-        o, d, scale = o[rows], d[rows], scale[rows]
-        for _ in range(cfg.refine):
-            mid = 0.5 * (lo + hi)
-            s_mid = np.maximum(fld.density(o + mid[:, None] * d), 0.0)
-            tau_mid = tau_lo + 0.5 * (s_lo + s_mid) * (mid - lo) * scale
-            up = tau_mid >= level
-            hi, tau_hi = np.where(up, mid, hi), np.where(up, tau_mid, tau_hi)
-            lo, tau_lo = np.where(up, lo, mid), np.where(up, tau_lo, tau_mid)
-            s_lo = np.where(up, s_lo, s_mid)
-        frac = np.clip((level - tau_lo) / np.maximum(tau_hi - tau_lo, 1e-12), 0.0, 1.0)
-        out[r[rows]] = lo + frac * (hi - lo)
-    return out
 
 
 def cast_assets(insertions, origin: np.ndarray, dirs: np.ndarray, cfg, limit=None):

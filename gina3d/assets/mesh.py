@@ -11,10 +11,14 @@ so a 4.6 m car gets longer voxels along x than along z). The grid is padded with
 (outside, empty) so surfaces that reach the box close there, and vertices are clipped to
 the box (the renderer composites nothing outside it).
 
-Surface: ``surface.py`` turns the density grid into an iso-field and level. By default
-(rule "opacity") the surface is where light from outside the box, along every axis
-direction, has reached opacity 0.5 (optical depth ln 2), independent of the density's
-scale; rule "density" (or giving ``level``) takes the iso-density ``sigma = level``.
+Surface: ``surface.py`` turns the density grid into an iso-field and level. For a field
+that predicts a signed distance (``model.field_type = "sdf"``) the surface is its zero
+level (rule "sdf", the default for such fields: ``surface.resolve_rule``); otherwise (rule
+"opacity") it is where light from outside the box, along every axis direction, has reached
+the class's opacity, independent of the density's scale; rule "density" (or giving
+``level``) takes the iso-density ``sigma = level``. A density function may carry its
+field's signed distance as an attribute ``sdf`` (points [N,3] m -> distances [N]), as
+``field_density_fn`` does for sdf models.
 
 Orientation: scikit-image's marching cubes winds faces clockwise seen from outside for
 a field that is high inside (on an ``ij``-indexed grid); faces are flipped so that normals
@@ -32,7 +36,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from gina3d.assets.surface import OPACITY, surface_field
+from gina3d.assets.surface import OPACITY, resolve_rule, surface_field
 from gina3d.errors import Gina3dError
 
 DensityFn = Callable[[Tensor], tuple[Tensor, Tensor]]  # points [N,3] m -> sigma [N], rgb [N,3]
@@ -62,7 +66,17 @@ def field_density_fn(model, triplane: Tensor, box_size) -> DensityFn:
         out = model.field(planes, p)
         return out["sigma"][0], out["rgb"][0]  # [N], [N,3]
 
+    def sdf(points: Tensor) -> Tensor:
+        p = (points.to(planes.device).float() / half)[None]  # [1,N,3] normalised
+        return model.field.sdf(planes, p)[0]  # [N] normalised units
+
+    fn.sdf = sdf if getattr(model.field, "is_sdf", False) else None
     return fn
+
+
+def sdf_of(fn: DensityFn) -> Callable[[Tensor], Tensor] | None:
+    """The signed distance a density function carries (``fn.sdf``), or None."""
+    return getattr(fn, "sdf", None)
 
 
 def as_density_fn(source, triplane: Tensor | None, box_size) -> DensityFn:
@@ -107,13 +121,20 @@ def density_grid(
     box_size,
     resolution: int = DEFAULT_RESOLUTION,
     chunk: int = DEFAULT_CHUNK,
+    quantity: str = "sigma",
 ) -> np.ndarray:
-    """Density sigma [Rx,Ry,Rz] (float32, ``ij`` order: index [i,j,k] = (x_i, y_j, z_k)).
+    """Density sigma [Rx,Ry,Rz] (float32, ``ij`` order: index [i,j,k] = (x_i, y_j, z_k)),
+    or the signed distance with ``quantity="sdf"``.
 
     ``source`` is a Stage1Model (with ``triplane`` [3,F,R,R]) or a density function.
     Evaluated ``chunk`` points at a time, one x-slab block after another.
     """
     fn = as_density_fn(source, triplane, box_size)
+    if quantity == "sdf":
+        sdf = sdf_of(fn)
+        if sdf is None:
+            raise Gina3dError("this field predicts a density, not a signed distance")
+        fn = _values_only(sdf)
     xs, ys, zs = grid_axes(box_size, resolution)
     yz = np.stack(np.meshgrid(ys, zs, indexing="ij"), axis=-1).reshape(-1, 2)  # [Ry*Rz,2]
     per_slab = len(yz)
@@ -127,6 +148,16 @@ def density_grid(
         sigma, _ = evaluate(fn, pts, chunk)
         out[start : start + len(x)] = sigma.reshape(len(x), len(ys), len(zs))
     return out
+
+
+def _values_only(values: Callable[[Tensor], Tensor]) -> DensityFn:
+    """A values function as a density function (its colour unused: zeros)."""
+
+    def fn(points: Tensor) -> tuple[Tensor, Tensor]:
+        v = values(points)
+        return v, v.new_zeros(len(v), 3)
+
+    return fn
 
 
 def empty_mesh():
@@ -147,7 +178,8 @@ def marching_cubes(field: np.ndarray, box_size, level: float):
     except ImportError:
         raise Gina3dError("meshes need scikit-image: pip install 'gina3d[assets]'") from None
     size = check_size(box_size)
-    padded = np.pad(field, 1, mode="constant", constant_values=0.0)  # [Rx+2,Ry+2,Rz+2]
+    outside = min(0.0, level - 1.0)  # below the level: the box's outside is empty
+    padded = np.pad(field, 1, mode="constant", constant_values=outside)  # [Rx+2,Ry+2,Rz+2]
     if not (np.nanmax(padded) > level):
         return empty_mesh()
     spacing = size / (np.asarray(field.shape) - 1)  # metres per voxel along x, y, z
@@ -193,8 +225,8 @@ def extract_mesh(
     triplane: Tensor | None,
     box_size,
     resolution: int = DEFAULT_RESOLUTION,
-    rule: str = "opacity",
-    opacity: float = OPACITY,
+    rule: str = "auto",
+    opacity: float | None = None,
     level: float | None = None,
     min_component: float = MIN_COMPONENT,
     chunk: int = DEFAULT_CHUNK,
@@ -203,12 +235,18 @@ def extract_mesh(
 
     ``source``: a Stage1Model with ``triplane`` [3,F,R,R], or a density function.
     ``rule``/``opacity``/``level``: where the surface is (surface.py); giving ``level``
-    selects the "density" rule. An empty field gives a mesh with no faces.
+    selects the "density" rule; "auto" is the zero level of a signed-distance field and
+    the "opacity" rule at ``opacity`` (default ``surface.OPACITY``) for a density field.
+    An empty field gives a mesh with no faces.
     """
     fn = as_density_fn(source, triplane, box_size)
-    sigma = density_grid(fn, None, box_size, resolution, chunk)  # [R,R,R]
-    rule = "density" if level is not None else rule
-    field, iso = surface_field(sigma, rule, opacity, level)
+    has_sdf = sdf_of(fn) is not None
+    if rule == "auto" and has_sdf:
+        opacity = None  # a class default handed in for density fields does not apply
+    rule, opacity = resolve_rule(has_sdf, None, opacity, level, rule)
+    quantity = "sdf" if rule == "sdf" else "sigma"
+    values = density_grid(fn, None, box_size, resolution, chunk, quantity)  # [R,R,R]
+    field, iso = surface_field(values, rule, OPACITY if opacity is None else opacity, level)
     mesh = marching_cubes(field, box_size, iso)
     mesh = remove_floaters(mesh, min_component)
     return colour_vertices(mesh, fn, chunk)

@@ -31,6 +31,12 @@ density at which a slab ``step`` normalised units thick has that opacity,
 That level suits fields trained to sharp surfaces; a field whose object renders opaque
 with sigma of a few units (what short CPU trainings give: an early ``cpu`` checkpoint peaks
 near sigma 1.3) has no surface at it, which is why it is not the default.
+
+``"sdf"``: fields that predict a signed distance (``model.field_type = "sdf"``,
+models/sdf.py) have their surface at the distance's zero level, for every class: the
+iso-field is ``-sdf`` (high inside) and the level 0. No opacity enters, so no per-class
+table either. ``resolve_rule`` picks the rule for a field: "sdf" when it has a distance
+and no opacity or level is asked for, else the opacity rule at the class default.
 """
 
 from __future__ import annotations
@@ -41,7 +47,7 @@ import numpy as np
 
 from gina3d.errors import Gina3dError
 
-RULES = ("opacity", "density")
+RULES = ("opacity", "density", "sdf")
 OPACITY = 0.3
 """Default opacity of the "opacity" rule when the class is unknown (``default_opacity``);
 near the Chamfer optimum, calibrated on reconstructions: meshes of 40 vehicles and 40
@@ -69,6 +75,30 @@ def default_opacity(class_name: str | None) -> float:
         known = ", ".join(OPACITY_BY_CLASS)
         raise Gina3dError(f"unknown class '{class_name}' for the mesh opacity (classes: {known})")
     return OPACITY_BY_CLASS[class_name]
+
+
+def resolve_rule(
+    has_sdf: bool,
+    class_name: str | None = None,
+    opacity: float | None = None,
+    level: float | None = None,
+    rule: str = "auto",
+) -> tuple[str, float | None]:
+    """(rule, opacity) of a field's surface: ``level`` -> "density"; an explicit ``rule``
+    as given; "auto": "sdf" for a field with a signed distance unless an ``opacity`` is
+    given, else "opacity" at ``opacity`` or the class default. The opacity is None
+    unless the rule is "opacity"."""
+    if level is not None:
+        rule = "density"
+    elif rule == "auto":
+        rule = "sdf" if has_sdf and opacity is None else "opacity"
+    if rule not in RULES:
+        raise Gina3dError(f"unknown mesh rule '{rule}' (rules: {', '.join(RULES)})")
+    if rule == "sdf" and not has_sdf:
+        raise Gina3dError("mesh rule 'sdf' needs a field that predicts a signed distance")
+    if rule != "opacity":
+        return rule, None
+    return rule, default_opacity(class_name) if opacity is None else float(opacity)
 
 
 def density_level(opacity: float = OPACITY, step: float = 2.0 / 128) -> float:
@@ -102,7 +132,11 @@ def optical_depth(sigma: np.ndarray) -> np.ndarray:
 def surface_field(
     sigma: np.ndarray, rule: str = "opacity", opacity: float = OPACITY, level: float | None = None
 ) -> tuple[np.ndarray, float]:
-    """(iso-field [Rx,Ry,Rz], level) for marching cubes; the field is high inside."""
+    """(iso-field [Rx,Ry,Rz], level) for marching cubes; the field is high inside.
+
+    ``sigma`` holds densities, or signed distances for the "sdf" rule."""
+    if rule == "sdf":
+        return -np.asarray(sigma, dtype=np.float32), 0.0
     if rule == "opacity":
         if not 0.0 < opacity < 1.0:
             raise Gina3dError(f"mesh opacity must be in (0, 1), got {opacity}")

@@ -1,5 +1,6 @@
 """``Stage1Field``: a tri-plane decoded by a stage-1 model, as an ``AssetField``
-(``asset_field.py``): renders with ``Stage1Model.render_image`` and density at points.
+(``asset_field.py``): renders with ``Stage1Model.render_image``, density at points, and
+for sdf models (``surface == "sdf"``) the signed distance at points.
 
 Kept apart from ``asset_field`` so that exports written with an asset folder (the splat
 fit, ``splat_export``) can render the field without importing the folder code.
@@ -36,6 +37,7 @@ class Stage1Field:
         self.size = np.asarray(size, dtype=np.float64)
         self.chunk = chunk
         self._box = torch.as_tensor(self.size, dtype=torch.float32, device=self.device)[None]
+        self.surface = "sdf" if getattr(model.field, "is_sdf", False) else "density"
 
     @torch.no_grad()
     def render(self, K, cam_from_obj, height, width) -> dict[str, np.ndarray]:
@@ -51,3 +53,10 @@ class Stage1Field:
         pts = torch.as_tensor(points / (self.size / 2.0), dtype=torch.float32, device=self.device)
         sigma = self.model.field(self.triplane, pts[None])["sigma"][0]  # [M]
         return sigma.float().cpu().numpy().astype(np.float64)
+
+    @torch.no_grad()
+    def sdf(self, points: np.ndarray) -> np.ndarray:
+        """Signed distance [M] (normalised units) at object-frame points [M,3] (metres);
+        sdf models only."""
+        pts = torch.as_tensor(points / (self.size / 2.0), dtype=torch.float32, device=self.device)
+        return self.model.field.sdf(self.triplane, pts[None])[0].float().cpu().numpy()

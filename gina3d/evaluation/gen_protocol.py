@@ -25,6 +25,11 @@ def annotate_protocol(result: dict, models, run: GenRun, plan: GenPlan, real: Re
     """Add the run side to ``result["protocol"]`` (after ``shape_protocol``)."""
     p, s = result["protocol"], run.settings
     p["images"]["real_selection"] = real_selection(run, plan, real)
+    if getattr(models.stage1.field, "is_sdf", False):
+        p["shapes"]["generated"]["mesh"] = (
+            "assets.mesh.extract_mesh, zero level of the signed distance (rule sdf), "
+            "floaters removed"
+        )
     clean = unoccluded(plan.meta["occluded"], plan.meta["truncation"])
     used = np.array([j for _, j in plan.assets])
     p["images"]["cameras"] = {

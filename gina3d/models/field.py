@@ -23,7 +23,6 @@ from gina3d.models.config import ModelConfig
 from gina3d.models.sdf import laplace_density, sphere_sdf
 from gina3d.models.triplane import sample_triplane
 
-
 BETA_RATE = 10.0
 """The sdf sharpness is stored as log(beta - beta_min) / BETA_RATE: Adam moves a parameter by
 about the learning rate per step, so log beta can move BETA_RATE times as fast and settle

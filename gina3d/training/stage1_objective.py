@@ -206,7 +206,8 @@ class Stage1Objective:
             terms["lidar_depth"] = lidar_depth_l1(out["depth"], rays.lidar, box, w_obj)
         terms["codebook"] = vq.loss
         terms["eikonal"] = zero
-        if model.field.is_sdf and cfg.eikonal:
+        is_sdf = bool(getattr(getattr(model, "field", None), "is_sdf", False))
+        if is_sdf and cfg.eikonal:
             terms["eikonal"] = self._eikonal(triplane, generator)
         terms["perceptual"] = zero
         terms["adversarial"] = zero
@@ -243,7 +244,7 @@ class Stage1Objective:
         )
         if not bool(rays.source.all()):
             logs["psnr_cross_view"] = psnr(out["rgb"], target, w_obj * ~rays.source)
-        if model.field.is_sdf:
+        if is_sdf:
             logs["sdf_beta"] = float(model.field.beta().detach())
         if float(w_occ.sum()) > 0:
             logs["opacity_occluder"] = float(masked_mean(out["opacity"].detach(), w_occ))

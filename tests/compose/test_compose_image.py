@@ -99,3 +99,24 @@ def test_nearer_asset_hides_farther_one_and_off_screen_boxes(occluded_frame, sph
     assert both.sum() > 20 and (res.instance[both] == NEW_ID + 1).all()
     assert [r["status"] for r in res.inserted] == ["ok", "ok", "behind_camera", "out_of_view"]
     assert [b.instance_id for b in res.boxes[-4:]] == [NEW_ID + k for k in range(4)]
+
+
+def test_sdf_asset_composites_at_its_surface_depth(occluded_frame, sphere_pose):
+    """An sdf asset's depth is its zero level's: camera z of the sphere's front surface
+    within 1 cm, where the expected depth of a soft render would sit behind it."""
+    from compose.test_lidar_sim import sdf_sphere_field
+
+    cam = occluded_frame.cameras[0]
+    res = compose_frame(
+        occluded_frame, "FRONT", [(sdf_sphere_field(), sphere_pose, None)],
+        cfg=ComposeConfig(brightness="none"),
+    )  # fmt: skip
+    o, d = camera_rays(cam.K, invert(cam.vehicle_from_cam), pixel_centres(cam.height, cam.width))
+    rel = np.asarray(SPHERE_CENTRE) - o
+    along = (rel * d).sum(-1)
+    disc = along**2 - ((rel * rel).sum(-1) - RADIUS**2)
+    hit = along - np.sqrt(np.maximum(disc, 0))  # [H,W] ray distance to the front surface
+    z = hit * (d @ cam.vehicle_from_cam[:3, 2])  # camera z of the hit
+    core = (sphere_miss(cam, SPHERE_CENTRE) < 0.9) & (cam.instance != OCCLUDER_ID)
+    assert core.sum() > 50 and (res.instance[core] == NEW_ID).all()
+    assert np.abs(res.depth[core] - z[core]).max() < 0.01

@@ -9,7 +9,8 @@ import torch
 from compose.conftest import OCCLUDER_ID, RADIUS, SPHERE_CENTRE, WALL_ID
 
 from gina3d.assets.asset_field import FunctionField
-from gina3d.assets.lidar_sim import LidarSimConfig, first_surface, simulate_lidar
+from gina3d.assets.lidar_sim import LidarSimConfig, simulate_lidar
+from gina3d.assets.surface_hit import first_surface
 from gina3d.geometry.lidar_spec import LidarSpec
 from gina3d.geometry.transforms import apply, invert, make_transform
 
@@ -90,3 +91,44 @@ def test_first_surface_finds_the_opacity_threshold():
         both = np.isfinite(expect)
         assert both.any() and (np.isfinite(t) == both).all()
         np.testing.assert_allclose(t[both], expect[both], atol=2e-3)
+
+
+def sdf_sphere_field(radius: float = RADIUS) -> FunctionField:
+    """The conftest sphere as a signed-distance asset (box 2 m: metres = normalised units)."""
+    from gina3d.models.sdf import laplace_density
+
+    def sdf(p):
+        return p.norm(dim=-1) - radius
+
+    def fn(p):
+        return laplace_density(sdf(p), 0.05), torch.tensor([0.8, 0.3, 0.2]).expand(len(p), 3)
+
+    return FunctionField(fn, (2.0, 2.0, 2.0), samples=48, importance=48, sdf_fn=sdf)
+
+
+@pytest.mark.parametrize("spec", [SPEC, None], ids=["rig-spec", "points+grid"])
+def test_sdf_asset_returns_lie_on_its_zero_level_within_1cm(occluded_frame, sphere_pose, spec):
+    fld = sdf_sphere_field()
+    assert fld.surface == "sdf"
+    res = simulate_lidar(
+        occluded_frame, [(fld, sphere_pose, None)], spec=spec, vehicle_from_lidar=LIDAR_POSE,
+        cfg=FAN,
+    )  # fmt: skip
+    new = res.points[res.inserted].astype(np.float64)
+    err = np.abs(np.linalg.norm(apply(invert(sphere_pose), new), axis=1) - RADIUS)
+    print(f"\n{res.beams}: {len(new)} returns, max {err.max() * 100:.4f} cm")
+    assert len(new) > 100 and err.max() < 0.01
+
+
+def test_zero_crossing_from_inside_and_misses():
+    fld = sdf_sphere_field()
+    cfg = LidarSimConfig(step=0.05)
+    o = np.array([[-5.0, 0, 0], [-5.0, 0, 0.95], [0.0, 0, 0]])
+    d = np.array([[1.0, 0, 0], [1.0, 0, 0], [1.0, 0, 0]])
+    t = first_surface(fld, o, d, cfg)
+    assert t[0] == pytest.approx(5.0 - RADIUS, abs=1e-4)
+    assert np.isinf(t[1])  # passes above the sphere, inside the box
+    assert t[2] == 0.0  # starts inside the asset
+    # a surface beyond the box: the ray is inside from the box face on
+    big = first_surface(sdf_sphere_field(1.5), o[:1], d[:1], cfg)
+    assert big[0] == pytest.approx(4.0, abs=1e-9)

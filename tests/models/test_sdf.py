@@ -76,15 +76,20 @@ def test_sdf_field_starts_as_its_prior_sphere_and_reports_its_distance():
 
 
 def test_sdf_config_is_validated():
-    for bad in ({"field_type": "occupancy"}, {"sdf_beta_min": 0.0},
-                {"sdf_beta_min": 0.1, "sdf_beta_init": 0.05}, {"sdf_init_radius": 1.5}):  # fmt: skip
+    bad_configs = [
+        {"field_type": "occupancy"},
+        {"sdf_beta_min": 0.0},
+        {"sdf_beta_min": 0.1, "sdf_beta_init": 0.05},
+        {"sdf_init_radius": 1.5},
+    ]
+    for bad in bad_configs:
         with pytest.raises(ValueError, match="field_type|sdf_"):
             ModelConfig(**bad).validate()
 
 
 def test_sdf_training_step_trains_beta_and_the_eikonal_term_reaches_the_field():
-    from tests.training.test_stage1_objective import make_batch
     from gina3d.training.stage1_objective import LossConfig, Stage1Objective
+    from tests.training.test_stage1_objective import make_batch
 
     model = _sdf_model()
     obj = Stage1Objective(model, None, LossConfig(rays_per_image=64, eikonal=0.1))
