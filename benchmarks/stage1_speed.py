@@ -1,7 +1,7 @@
 """Stage-1 speed: training images/s of a preset, what a step costs, rendering speed.
 
     .venv/bin/python benchmarks/stage1_speed.py [--preset cpu] [--steps 6] [--device cpu]
-        [--threads N] [--data DIR]
+        [--threads N] [--data DIR] [--set KEY=VALUE ...]
 
 Prints one JSON object. Training steps use random colours seen by cameras looking at a box
 (``fake_batch``: the model's cost depends on how many rays hit the box, not on colours), or
@@ -30,6 +30,7 @@ import torch
 from step_profile import UNCOUNTED, PartTimer, count_flops, matmul_peak_gflops
 
 from gina3d.assets.turntable import fit_distance, look_at_camera
+from gina3d.config import apply_overrides
 from gina3d.models.ray_sampling import intersect_unit_box
 from gina3d.models.renderer import composite, render_reference
 from gina3d.models.stage1 import image_rays
@@ -146,19 +147,21 @@ def main() -> None:
         help="a dataset directory: time steps on its first training patches and "
         "decoding real batches (default: random colours seen by cameras looking at a box)",
     )
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a config field, as gina3d train stage1 --set")  # fmt: skip
     args = p.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     device = torch.device(args.device)
     res = {"gpu128": 128, "gpu256": 256, "demo": 32}.get(args.preset, 64)
-    batch_size = stage1_preset(args.preset, res).train.batch_size
+    batch_size = apply_overrides(stage1_preset(args.preset, res), args.set).train.batch_size
     g = torch.Generator().manual_seed(0)
     if args.data:
         batch = real_batch(args.data, batch_size, device)
         res = batch["rgb"].shape[-1]
     else:
         batch = fake_batch(batch_size, res, device, g)
-    cfg = stage1_preset(args.preset, res)
+    cfg = apply_overrides(stage1_preset(args.preset, res), args.set)
     task = Stage1Task(cfg, DistInfo(device=device))
     half = batch["box_size"][:, None, :] / 2
     hits = intersect_unit_box(

@@ -65,6 +65,12 @@ def build_parser() -> Parser:
         action="store_true",
         help="skip the held-out-view and ground-truth-shape metrics",
     )
+    r.add_argument(
+        "--network",
+        default="default",
+        help="rfid's feature network: default (the FID Inception-v3) or random-test",
+    )
+    r.add_argument("--no-rfid", action="store_true", help="skip rfid (no feature network)")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
     _add_gen(sub)
     return p
@@ -150,6 +156,11 @@ def _recon(args) -> int:
         torch.set_num_threads(args.threads)
     run_dir = Path(args.run)
     check_writable(run_dir / "eval", "--run")  # before the metrics are computed
+    network = None
+    if not args.no_rfid:  # refuses when it is missing, before any work
+        from gina3d.evaluation.gen_eval import feature_network
+
+        network = feature_network(args.network, args.seed)
     model, _cfg = load_model(run_dir, args.device)
     result = evaluate_reconstruction(
         model,
@@ -162,6 +173,7 @@ def _recon(args) -> int:
         seed=args.seed,
         progress=not args.quiet,
         model_info={"run": str(run_dir.resolve())},
+        network=network,
     )
     if not args.no_heldout:
         _add_heldout(result, model, args)
@@ -179,6 +191,9 @@ def _recon(args) -> int:
         "amodal_iou_input",
         "amodal_iou_input_all",
         "amodal_iou_novel",
+        "rfid",
+        "rfid_half",
+        "rfid_floor",
         "psnr_heldout_view",
         "psnr_heldout_view_gain",
         "ssim_heldout_view",

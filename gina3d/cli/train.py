@@ -120,10 +120,6 @@ def _stage1(args) -> int:
         args.set.append(f"train.max_steps={args.steps}")
     cfg = apply_overrides(cfg, args.set)
     validate_configs(cfg)
-    if cfg.loss.perceptual > 0:
-        raise Gina3dError(
-            "loss.perceptual: gina3d train builds no feature network for it; leave it at 0"
-        )
     if cfg.model.image_size != int(manifest["resolution"]):
         raise Gina3dError(
             f"model.image_size={cfg.model.image_size}: the patches of {args.data} are "

@@ -166,7 +166,8 @@ class DemoPhases:
             self.call("eval", "eval", ["recon", "--run", str(self.run1), "--data", str(self.data),
                       "--split", "test", "--max-patches", str(s.recon_patches), "--views",
                       s.recon_views, "--max-objects", str(s.recon_objects), "--device",
-                      self.device, "--quiet"])  # fmt: skip
+                      self.device, "--network", s.fid_network,
+                      *([] if s.recon_rfid else ["--no-rfid"]), "--quiet"])  # fmt: skip
         self._eval_step = "gen"
         self.call(
             "eval",

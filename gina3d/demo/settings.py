@@ -54,6 +54,9 @@ class DemoSettings:
     gen_points: int = 512
     gen_steps: int = 12
     fid_network: str = "default"
+    recon_rfid: bool = False
+    """Add rfid to the reconstruction metrics (Inception features of 2 x recon_patches
+    images; off to keep the demo within its ten minutes)."""
     expected_s: dict[str, float] = field(default_factory=dict)
     """Rough seconds per phase on 2 cores, for the progress bars of untimed phases."""
 

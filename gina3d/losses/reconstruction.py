@@ -1,4 +1,4 @@
-"""Colour reconstruction on object pixels: L1, L2, PSNR and an optional perceptual term.
+"""Colour reconstruction on object pixels: L1, L2 and PSNR (perceptual: ``perceptual.py``).
 
 Per-ray losses take a weight per ray (1 on object rays, 0 elsewhere): occluder and
 background pixels never carry colour supervision, since the rendered colour has no
@@ -8,10 +8,7 @@ background (it is premultiplied by opacity) and occluders are not the object.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 
-import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 
@@ -36,20 +33,3 @@ def psnr(pred: Tensor, target: Tensor, weights: Tensor) -> float:
         return float("nan")
     mse = float(rgb_l2(pred.detach().clamp(0, 1), target, weights))
     return -10.0 * math.log10(max(mse, 1e-10))
-
-
-def perceptual(
-    feature_net: Callable[[Tensor], Tensor | list[Tensor] | tuple[Tensor, ...]],
-    pred: Tensor,
-    target: Tensor,
-) -> Tensor:
-    """Mean L1 between feature maps of pred and target images [B,3,H,W] in [0,1].
-
-    ``feature_net`` is any frozen callable returning one feature tensor or a list of them
-    (each term is averaged, then the terms are averaged).
-    """
-    fp, ft = feature_net(pred.float()), feature_net(target.float())
-    if isinstance(fp, Tensor):
-        fp, ft = [fp], [ft]
-    terms = [F.l1_loss(a, b.detach()) for a, b in zip(fp, ft)]
-    return torch.stack(terms).mean()

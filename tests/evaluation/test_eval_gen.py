@@ -118,7 +118,9 @@ def test_gen_errors_are_one_line(
 
 
 def test_gen_refuses_without_the_fid_network(stage2_run, box_dataset, monkeypatch, capsys):
-    monkeypatch.setattr(features, "INCEPTION_PACKAGE", "no_such_fid_package")
+    import gina3d.models.inception as inception
+
+    monkeypatch.setattr(inception, "INCEPTION_PACKAGE", "no_such_fid_package")
     argv = ["gen", "--run", str(stage2_run), "--data", str(box_dataset), "--split", "train"]
     assert eval_cli.main([*argv, "--quiet"]) == 2
     err = capsys.readouterr().err

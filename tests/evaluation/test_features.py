@@ -35,7 +35,9 @@ def test_random_network_is_labelled_seeded_and_batched():
 
 
 def test_missing_network_refuses_with_the_install_command(monkeypatch, tmp_path):
-    monkeypatch.setattr(features.importlib.util, "find_spec", lambda name: None)
+    import gina3d.models.inception as inception
+
+    monkeypatch.setattr(inception.importlib.util, "find_spec", lambda name: None)
     with pytest.raises(Gina3dError) as e:
         fid_inception()
     assert INCEPTION_INSTALL in str(e.value) and "\n" not in str(e.value)

@@ -23,6 +23,9 @@ KEYS = {
     "amodal_iou_input_all",
     "amodal_iou_novel",
     "amodal_iou_novel_per_view",
+    "rfid",
+    "rfid_half",
+    "rfid_floor",
     "per_class",
     "protocol",
 }
@@ -37,7 +40,7 @@ def test_known_answers_on_box_world(box_dataset, fake_model):
     p = out["protocol"]
     assert p["num_evaluated"] == n and p["sampling"] == "all" and p["resolution"] == 32
     assert p["views_deg"] == [90.0, 180.0, 270.0]
-    assert p["num_occluded"] > 0 and p["skipped"] == {}
+    assert p["num_occluded"] > 0 and set(p["skipped"]) == {"rfid"}  # no network given
     assert p["model"]["class"] == "FakeStage1" and p["model"]["codebook_size"] == 8
     # rendered rgb = input + 0.1 everywhere: MSE 0.01 on object pixels
     assert out["psnr_visible"] == pytest.approx(20.0, abs=1e-3)
@@ -177,3 +180,33 @@ def test_exposure_gain_undoes_a_brightness_change():
     torch.testing.assert_close(g.flatten(), torch.tensor([1.5, 0.8]))
     assert float(exposure_gains(pred * 0 + 1e-3, target, mask).max()) == 2.0  # clamped
     assert float(exposure_gains(pred, target, mask & False).min()) == 1.0  # empty mask
+
+
+def test_rfid_known_answers_and_masking(box_dataset, fake_model):
+    """An exact model (up to the box-edge pixels its rays miss) scores an rfid near 0 and
+    a lower rfid_half; an offset model scores above both; both sides are masked
+    alike (pixels outside the object are grey on both)."""
+    import torch
+
+    from gina3d.evaluation.features import random_feature_network
+    from gina3d.evaluation.recon_fid import GREY, masked_pair
+
+    net = random_feature_network(seed=0, dim=16)
+    kw = dict(split=None, views=(), progress=False, network=net)
+    exact = evaluate_reconstruction(fake_model(offset=0.0), box_dataset, **kw)
+    off = evaluate_reconstruction(fake_model(offset=0.3), box_dataset, **kw)
+    assert exact["rfid"] < 0.05 * off["rfid"]
+    assert exact["rfid_half"] < off["rfid_half"]
+    assert exact["rfid_floor"] > 0 and "rfid" not in exact["protocol"]["skipped"]
+    assert exact["protocol"]["rfid"]["feature_network"]["name"] == net.name
+    assert off["rfid"] > 1e-3 and off["rfid_half"] > off["rfid_floor"]
+    none = evaluate_reconstruction(fake_model(offset=0.3), box_dataset, split=None, views=(),
+                                   progress=False)  # fmt: skip
+    assert none["rfid"] is None and "rfid" in none["protocol"]["skipped"]
+    # masking: a render that differs only outside the object pixels gives identical images
+    rgb = torch.rand(2, 3, 8, 8)
+    obj = torch.zeros(2, 8, 8, dtype=torch.bool)
+    obj[:, 2:6, 2:6] = True
+    fake, real = masked_pair(torch.rand(2, 3, 8, 8), torch.rand(2, 8, 8), rgb, obj)
+    assert torch.equal(fake[:, :, ~obj[0]], real[:, :, ~obj[0]])
+    assert bool((real[:, :, ~obj[0]] == GREY).all())

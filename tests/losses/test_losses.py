@@ -9,7 +9,7 @@ from torch import nn
 from gina3d.losses import adversarial as adv
 from gina3d.losses.lidar import lidar_depth_l1
 from gina3d.losses.mask import background_opacity, mask_bce
-from gina3d.losses.reconstruction import masked_mean, perceptual, psnr, rgb_l1, rgb_l2
+from gina3d.losses.reconstruction import masked_mean, psnr, rgb_l1, rgb_l2
 
 
 def test_colour_losses_only_see_weighted_rays():
@@ -64,14 +64,3 @@ def test_r1_penalty_of_a_linear_discriminator():
     real = torch.rand(2, 3, 4, 4)
     # D = mean of 16 patch logits: d D / d pixel = w / 16, ||grad||^2 = 16 * 9 / 16^2
     assert float(adv.r1_penalty(disc, real).detach()) == pytest.approx(0.5 * 9 / 16)
-
-
-def test_perceptual_with_a_feature_callable():
-    net = nn.Conv2d(3, 2, 3)
-
-    def features(x):
-        return [net(x), x.mean(dim=1)]
-
-    a = torch.rand(1, 3, 8, 8)
-    assert float(perceptual(features, a, a).detach()) == 0.0
-    assert float(perceptual(features, a, a + 0.1).detach()) > 0.0

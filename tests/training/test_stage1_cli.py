@@ -104,7 +104,9 @@ def test_bad_input(data, tmp_path, capsys):
         (["--set", "model.image_size=32"], "model.image_size=32: the patches of"),
         (["--set", "loss.rays_per_image=0"], "loss config: loss.object_ray_fraction"),
         (["--set", "loss.mask=-1"], "loss config: loss.mask must be >= 0"),
-        (["--set", "loss.perceptual=0.5"], "loss.perceptual: gina3d train builds no feature"),
+        (["--set", "loss.window_resolution=2"], "loss.window_resolution must be 0 (off) or"),
+        (["--set", "loss.perceptual_taps=fc"], "loss.perceptual_taps: unknown layer 'fc'"),
+        (["--set", "loss.perceptual_resolution=64"], "loss.perceptual_resolution must be >= 75"),
     ],
 )
 def test_bad_settings_are_one_line_errors_and_write_nothing(data, tmp_path, capsys, extra, message):

@@ -177,5 +177,3 @@ def test_removed_options_load_at_their_off_value_and_are_refused_otherwise():
     assert from_dict(ModelConfig, {"semantic_classes": 0}).image_size == 64
     with pytest.raises(Gina3dError, match="model.semantic_classes' = 3"):
         from_dict(ModelConfig, {"semantic_classes": 3}, "model")
-    with pytest.raises(ValueError, match="feature network"):
-        _objective(perceptual=0.5)
