@@ -22,7 +22,7 @@ import numpy as np
 
 from gina3d.assets.asset_field import prepare_insertions
 from gina3d.assets.beam_directions import beam_index, grid_directions
-from gina3d.assets.surface_hit import first_surface
+from gina3d.assets.surface_hit import MarchConfig, first_surface
 from gina3d.data.frame import Frame
 from gina3d.errors import Gina3dError
 from gina3d.geometry.boxes import ray_box_intersect
@@ -30,25 +30,16 @@ from gina3d.geometry.transforms import apply, invert, rotate
 
 
 @dataclass
-class LidarSimConfig:
-    """How asset surfaces are found and merged."""
+class LidarSimConfig(MarchConfig):
+    """How asset surfaces are found (``MarchConfig``: threshold, step, max_samples, refine,
+    chunk) and merged."""
 
-    threshold: float = 0.5
-    """Accumulated opacity at which a ray stops."""
-    step: float = 0.02
-    """Metres between march samples along a ray inside the box."""
-    max_samples: int = 512
-    """At most this many march samples per ray (longer boxes get a coarser step)."""
-    refine: int = 12
-    """Bisection steps inside the bracketing interval."""
     max_range: float = 75.0
     """Metres; farther returns are dropped (the rig's own range when it has a spec)."""
     grid_elevation_deg: float = 20.0 / 63
     """Frames without a spec: grid step in elevation (Waymo's top LiDAR: 64 rows, 20 deg)."""
     grid_azimuth_deg: float = 360.0 / 2650
     """Frames without a spec: grid step in azimuth (Waymo's top LiDAR: 2650 columns)."""
-    chunk: int = 1 << 18
-    """Field evaluations per call."""
 
     def validate(self) -> None:
         if not 0.0 < self.threshold < 1.0:

@@ -13,8 +13,7 @@ One surface per asset, the same one its mesh is cut at (``surface.py``):
   reaches ``threshold``, i.e. at optical depth ``tau = -ln(1 - threshold)``, by the same
   march with tau integrated by the trapezoid rule.
 
-``cfg`` is any object with ``threshold``, ``step``, ``max_samples``, ``refine`` and
-``chunk`` (``MarchConfig``, or ``lidar_sim.LidarSimConfig``).
+``cfg`` is a ``MarchConfig`` (or ``lidar_sim.LidarSimConfig``, which extends it).
 """
 
 from __future__ import annotations
@@ -25,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from gina3d.geometry.boxes import ray_box_intersect
+from gina3d.geometry.cameras import camera_rays, pixel_centres
 
 
 @dataclass
@@ -129,14 +129,8 @@ def _opacity_crossing(fld, o, d, t, size, cfg) -> np.ndarray:
 def window_rays(K: np.ndarray, cam_from_obj: np.ndarray, height: int, width: int):
     """Object-frame rays through a window's pixel centres (row-major): origins, unit
     directions [H*W,3]. K [3,3], cam_from_obj [4,4], OpenCV camera."""
-    v, u = np.meshgrid(np.arange(height) + 0.5, np.arange(width) + 0.5, indexing="ij")
-    x = (u.reshape(-1) - K[0, 2]) / K[0, 0]
-    y = (v.reshape(-1) - K[1, 2]) / K[1, 1]
-    d_cam = np.stack([x, y, np.ones_like(x)], axis=-1)  # [H*W,3]
-    d_cam /= np.linalg.norm(d_cam, axis=-1, keepdims=True)
-    rot = np.asarray(cam_from_obj, dtype=np.float64)[:3, :3]
-    origin = -rot.T @ np.asarray(cam_from_obj, dtype=np.float64)[:3, 3]
-    return np.broadcast_to(origin, d_cam.shape).copy(), d_cam @ rot
+    pixels = pixel_centres(height, width).reshape(-1, 2)
+    return camera_rays(np.asarray(K, np.float64), np.asarray(cam_from_obj, np.float64), pixels)
 
 
 def surface_depth(fld, K, cam_from_obj, height: int, width: int, where: np.ndarray, cfg=None):
