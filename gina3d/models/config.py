@@ -95,6 +95,8 @@ class ModelConfig:
     """"sdf" only: starting Laplace scale beta (normalised units; density inside = 1/beta)."""
     sdf_beta_min: float = 0.002
     """"sdf" only: floor under the learned beta."""
+    sdf_learn_beta: bool = True
+    """"sdf" only: learn beta (VolSDF); False keeps it at ``sdf_beta_init`` throughout."""
     sdf_init_radius: float = 0.75
     """"sdf" only: the untrained field is the sphere of this radius in the normalised box
     (an inscribed ellipsoid); the MLP learns the difference."""

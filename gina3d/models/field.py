@@ -65,7 +65,9 @@ class TriplaneField(nn.Module):
         self.is_sdf = cfg.field_type == "sdf"
         if self.is_sdf:  # beta = beta_min + exp(BETA_RATE * log_beta_excess)
             excess = max(cfg.sdf_beta_init - cfg.sdf_beta_min, 1e-6)
-            self.log_beta_excess = nn.Parameter(torch.tensor(math.log(excess) / BETA_RATE))
+            self.log_beta_excess = nn.Parameter(
+                torch.tensor(math.log(excess) / BETA_RATE), requires_grad=cfg.sdf_learn_beta
+            )
 
     def beta(self) -> Tensor:
         """The learned Laplace scale (a scalar tensor); "sdf" fields only."""
