@@ -108,3 +108,17 @@ def test_sdf_training_step_trains_beta_and_the_eikonal_term_reaches_the_field():
     dens = Stage1Objective(Stage1Model(tiny_model_config(16)), None, LossConfig(rays_per_image=64))
     _, dlogs = dens.generator_loss(make_batch(), 0, torch.Generator().manual_seed(0))
     assert dlogs["eikonal"] == 0.0 and "sdf_beta" not in dlogs
+
+
+def test_fixed_beta_stays_put():
+    model = _sdf_model(sdf_learn_beta=False, sdf_beta_init=0.02)
+    from gina3d.training.stage1_objective import LossConfig, Stage1Objective
+    from tests.training.test_stage1_objective import make_batch
+
+    obj = Stage1Objective(model, None, LossConfig(rays_per_image=64))
+    opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=0.1)
+    loss, _ = obj.generator_loss(make_batch(), 0, torch.Generator().manual_seed(0))
+    loss.backward()
+    opt.step()
+    assert model.field.log_beta_excess.grad is None
+    assert float(model.field.beta().detach()) == pytest.approx(0.02, rel=1e-5)
