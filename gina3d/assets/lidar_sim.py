@@ -22,7 +22,7 @@ import numpy as np
 
 from gina3d.assets.asset_field import prepare_insertions
 from gina3d.assets.beam_directions import beam_index, grid_directions
-from gina3d.assets.surface_hit import MarchConfig, first_surface
+from gina3d.assets.surface_hit import MarchConfig, first_surface, surface_kind
 from gina3d.data.frame import Frame
 from gina3d.errors import Gina3dError
 from gina3d.geometry.boxes import ray_box_intersect
@@ -152,6 +152,7 @@ def simulate_lidar(
             "instance_id": ins.instance_id,
             "returns": int((which[new] == k).sum()),
             "removed": int((removed & (which_pt == k)).sum()),
+            "surface": "zero level" if surface_kind(ins.field) == "sdf" else "opacity threshold",
         }
         for k, ins in enumerate(insertions)
     ]

@@ -48,7 +48,12 @@ def build_parser() -> Parser:
     p.add_argument("--size", metavar="L,W,H", help="its box size (default: asset's)", **group)
     p.add_argument("--out", required=True, help="output directory")
     p.add_argument("--lidar", action="store_true", help="also simulate and merge LiDAR returns")
-    p.add_argument("--threshold", type=float, default=0.5, help="LiDAR stop opacity (0.5)")
+    p.add_argument(
+        "--threshold",
+        type=float,
+        default=0.5,
+        help="LiDAR stop opacity of density assets (0.5); sdf assets stop at their zero level",
+    )
     p.add_argument("--brightness", default="objects", help="objects (default), surround, none")
     p.add_argument("--device", default="cpu", help="torch device (default cpu)")
     p.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")

@@ -118,6 +118,7 @@ def test_sdf_asset_returns_lie_on_its_zero_level_within_1cm(occluded_frame, sphe
     err = np.abs(np.linalg.norm(apply(invert(sphere_pose), new), axis=1) - RADIUS)
     print(f"\n{res.beams}: {len(new)} returns, max {err.max() * 100:.4f} cm")
     assert len(new) > 100 and err.max() < 0.01
+    assert res.per_asset[0]["surface"] == "zero level"
 
 
 def test_zero_crossing_from_inside_and_misses():
