@@ -91,7 +91,7 @@ def test_sdf_training_step_trains_beta_and_the_eikonal_term_reaches_the_field():
     from gina3d.training.stage1_objective import LossConfig, Stage1Objective
     from tests.training.test_stage1_objective import make_batch
 
-    model = _sdf_model()
+    model = _sdf_model(sdf_learn_beta=True, sdf_beta_init=0.05)
     obj = Stage1Objective(model, None, LossConfig(rays_per_image=64, eikonal=0.1))
     loss, logs = obj.generator_loss(make_batch(), 0, torch.Generator().manual_seed(0))
     assert logs["eikonal"] > 0 and logs["sdf_beta"] == pytest.approx(0.05, rel=1e-4)
