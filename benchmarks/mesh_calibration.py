@@ -79,6 +79,8 @@ def main(argv: list[str] | None = None) -> int:
     model = load_models(args.run).stage1
     is_sdf = bool(getattr(model.field, "is_sdf", False))
     rules: list = (["sdf"] if is_sdf else []) + opacities
+    if not rules:
+        raise SystemExit("mesh_calibration: nothing to measure (--opacities is empty)")
     ds = PatchDataset(args.data, split=args.split)
     meshes = Path(args.data) / "meshes"
     want = {"vehicle": args.per_class, "pedestrian": args.per_class}

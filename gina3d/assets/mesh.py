@@ -235,8 +235,10 @@ def extract_mesh(
 
     ``source``: a Stage1Model with ``triplane`` [3,F,R,R], or a density function.
     ``rule``/``opacity``/``level``: where the surface is (surface.py); giving ``level``
-    selects the "density" rule; "auto" is the zero level of a signed-distance field and
-    the "opacity" rule at ``opacity`` (default ``surface.OPACITY``) for a density field.
+    selects the "density" rule; "auto" is the zero level of a signed-distance field (any
+    ``opacity`` given is then ignored: callers pass the class default for density fields;
+    ask for ``rule="opacity"`` to cut an sdf field's density) and the "opacity" rule at
+    ``opacity`` (default ``surface.OPACITY``) for a density field.
     An empty field gives a mesh with no faces.
     """
     fn = as_density_fn(source, triplane, box_size)

@@ -2,7 +2,8 @@
 
 Density sigma is per *normalised* unit (the box spans 2 units along every axis,
 models/field.py), and the renderer's opacity over a path is ``1 - exp(-integral sigma)``.
-Two rules turn a density grid into an iso-field and a level:
+Two rules turn a density grid into an iso-field and a level (a third, "sdf", below, takes
+a signed-distance grid):
 
 ``"opacity"`` (the default): a grid node is inside when light reaching it from outside the
 box has lost at least ``opacity`` (by default ``default_opacity(class)``, below) of its

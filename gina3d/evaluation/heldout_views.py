@@ -17,8 +17,9 @@ their pose changes) and scored on each target's visible object pixels:
 * ``psnr_heldout_view_by_angle``: PSNR over pairs binned by the angle between the source's
   and the target's viewing directions (``data.tracks.view_direction``).
 * ``chamfer_gt`` (synthetic data, ``DATASET/meshes``): the source's reconstruction meshed by
-  the mesh rule in use (``assets.mesh.extract_mesh``, opacity rule at the class's default
-  opacity) vs the ground-truth mesh, both surface-sampled, Chamfer distance in m^2 in the
+  the mesh rule in use (``assets.mesh.extract_mesh``: the zero level of a signed-distance
+  field, else the opacity rule at the class's default opacity) vs the ground-truth mesh,
+  both surface-sampled, Chamfer distance in m^2 in the
   object frame (``evaluation.chamfer``); ``mesh_extent_error``: mean |mesh extent / box size
   - 1| over the three axes. An empty mesh counts in ``chamfer_gt_empty`` and is left out.
 
@@ -215,7 +216,8 @@ def evaluate_heldout_views(
         "max_gap_s_articulated": max_gap_s,
         "view_angle_deg": dict(zip(("p10", "p50", "p90"), q)),
         "shape": (
-            f"extract_mesh at resolution {mesh_resolution}, opacity rule at the class default; "
+            f"extract_mesh at resolution {mesh_resolution}, zero level (sdf fields) or opacity "
+            "rule at the class default (density fields); "
             f"{points} surface points each; Chamfer in m^2"
             if do_shape
             else f"skipped: no meshes directory ({meshes})"

@@ -141,7 +141,7 @@ def evaluate_reconstruction(
         skipped["amodal_iou_novel"] = "no novel views requested"
     do_novel = has_meshes and bool(views)
     meshes = _Meshes(root) if do_novel else None
-    rfid = RfidCollector() if network is not None else None
+    rfid = RfidCollector(network, device) if network is not None else None
     if network is None:
         skipped["rfid"] = "no feature network given (gina3d eval recon --no-rfid)"
 
@@ -222,7 +222,7 @@ def evaluate_reconstruction(
 
     rfid_metrics = {"rfid": None, "rfid_half": None, "rfid_floor": None}
     if rfid is not None:
-        rfid_metrics, why = rfid.compute(network, seed, device)
+        rfid_metrics, why = rfid.compute(seed)
         if why:
             skipped["rfid"] = why
     all_novel = [v for vals in novel.values() for v in vals]
@@ -244,7 +244,7 @@ def evaluate_reconstruction(
         **rfid_metrics,
         "per_class": _per_class(classes, psnr, ssim, novel if do_novel else None),
         "protocol": {
-            "rfid": rfid.protocol(network) if rfid is not None else None,
+            "rfid": rfid.protocol() if rfid is not None else None,
             "split": split,
             "num_evaluated": len(indices),
             "num_in_split": len(ds),

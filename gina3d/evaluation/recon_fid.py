@@ -38,26 +38,28 @@ def masked_pair(pred: Tensor, opacity: Tensor, rgb: Tensor, obj: Tensor) -> tupl
 
 
 class RfidCollector:
-    """Collects masked reconstruction / real pairs batch by batch (on the CPU)."""
+    """Features of masked reconstruction / real pairs, taken batch by batch (only the
+    features are kept) with ``network``, a ``features.FeatureNetwork``."""
 
-    def __init__(self) -> None:
-        self.fake: list[Tensor] = []
+    def __init__(self, network, device="cpu") -> None:
+        self.network, self.device = network, device
+        self.fake: list[Tensor] = []  # [b,D] features per batch
         self.real: list[Tensor] = []
 
     def add(self, pred: Tensor, opacity: Tensor, rgb: Tensor, obj: Tensor) -> None:
         fake, real = masked_pair(pred, opacity, rgb, obj)
-        self.fake.append(fake.cpu())
-        self.real.append(real.cpu())
+        self.fake.append(self.network.features(fake, device=self.device))
+        self.real.append(self.network.features(real, device=self.device))
 
-    def compute(self, network, seed: int = 0, device="cpu") -> tuple[dict, str | None]:
-        """(metrics, reason skipped or None) with ``network`` a ``features.FeatureNetwork``."""
+    def compute(self, seed: int = 0) -> tuple[dict, str | None]:
+        """(metrics, reason skipped or None)."""
         n = sum(len(f) for f in self.fake)
         if n < MIN_PATCHES:
             return {"rfid": None, "rfid_half": None, "rfid_floor": None}, (
                 f"rfid needs at least {MIN_PATCHES} patches, got {n}"
             )
-        fake = network.features(torch.cat(self.fake), device=device).numpy()  # [N,D]
-        real = network.features(torch.cat(self.real), device=device).numpy()
+        fake = torch.cat(self.fake).numpy()  # [N,D]
+        real = torch.cat(self.real).numpy()
         order = np.random.default_rng(seed).permutation(n)
         a, b = order[: n // 2], order[n // 2 :]
         return {
@@ -66,9 +68,9 @@ class RfidCollector:
             "rfid_floor": frechet_distance(real[a], real[b]),
         }, None
 
-    def protocol(self, network) -> dict:
+    def protocol(self) -> dict:
         return {
-            "feature_network": network.describe(),
+            "feature_network": self.network.describe(),
             "masking": "object pixels keep their colour, all others grey 0.5 on both sides; "
             "the render is composited over grey by its opacity first",
             "halves": "seeded shuffle of the evaluated patches; rfid_half = FID(recon A, "

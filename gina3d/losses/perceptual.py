@@ -86,7 +86,7 @@ class InceptionPerceptual(nn.Module):
         """Unit-normalised activations at the taps of images [B,3,H,W] in [0,1]."""
         x = F.interpolate(
             images.float(), size=(self.resolution, self.resolution), mode="bilinear",
-            align_corners=False, antialias=False,
+            align_corners=False, antialias=images.shape[-1] > self.resolution,
         )  # fmt: skip
         x = x * 2.0 - 1.0  # the TF Inception range
         out = {}

@@ -88,8 +88,8 @@ class ModelConfig:
     field_type: str = "density"
     """What the field MLP predicts besides colour: "density" (a free density, activated by
     ``density_activation`` after ``density_bias``) or "sdf" (a signed distance in
-    box-normalised units, turned into density by VolSDF's Laplace CDF with a learned
-    sharpness; meshes, LiDAR and compositing then use its zero level set;
+    box-normalised units, turned into density by VolSDF's Laplace CDF of scale
+    ``sdf_beta_init``; meshes, LiDAR and compositing then use its zero level set;
     gina3d/models/sdf.py)."""
     sdf_beta_init: float = 0.02
     """"sdf" only: the Laplace scale beta (normalised units; density inside = 1/beta), where

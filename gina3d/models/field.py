@@ -1,8 +1,9 @@
 """Radiance field read from a tri-plane: features -> density (or signed distance) and colour.
 
 ``field_type = "sdf"`` (gina3d/models/sdf.py): the MLP's first output is a signed distance
-(plus the prior sphere's), the density comes from it through VolSDF's Laplace CDF with a
-learned ``beta``, and ``forward`` also returns ``sdf``. What follows is the "density" case.
+(plus the prior sphere's), the density comes from it through VolSDF's Laplace CDF of scale
+``beta`` (fixed, or learned with ``sdf_learn_beta``), and ``forward`` also returns ``sdf``.
+What follows is the "density" case.
 
 Density is per unit length of the *box-normalised* frame (the box spans 2 units on every
 axis), so a pedestrian and a bus of the same normalised shape share density values; the
@@ -70,7 +71,7 @@ class TriplaneField(nn.Module):
             )
 
     def beta(self) -> Tensor:
-        """The learned Laplace scale (a scalar tensor); "sdf" fields only."""
+        """The Laplace scale (a scalar tensor; learned with ``sdf_learn_beta``); "sdf" only."""
         return self.cfg.sdf_beta_min + (BETA_RATE * self.log_beta_excess).exp()
 
     def forward(self, triplane: Tensor, points: Tensor) -> dict[str, Tensor]:

@@ -10,8 +10,9 @@ the renderer's density comes from it through VolSDF's transform (Yariv et al. 20
 
 (the CDF of a zero-mean Laplace distribution of scale ``beta``). Deep inside the density is
 ``1 / beta``, on the surface ``0.5 / beta``, and outside it decays as
-``exp(-d / beta) / (2 beta)``. ``beta`` is learned (one scalar per model, floored at
-``sdf_beta_min``), so training sharpens the surface as far as the data allow.
+``exp(-d / beta) / (2 beta)``. ``beta`` is fixed at ``sdf_beta_init`` by default; with
+``sdf_learn_beta`` it is learned as in VolSDF (one scalar per model, floored at
+``sdf_beta_min``), which on single views makes it grow (docs/results.md).
 
 Why VolSDF's density and not NeuS's logistic opacity: VolSDF gives a *density* per point,
 so the volume renderer, its importance sampling, the opacity and depth losses, LiDAR depth

@@ -31,7 +31,7 @@ class Stage1Task:
         self.modules: dict[str, torch.nn.Module] = {"model": self.model}
         self.optimizers: dict[str, torch.optim.Optimizer] = {
             "model": adamw(
-                self.model.parameters(),
+                _param_groups(self.model, t.weight_decay),
                 info.device,
                 lr=t.lr,
                 betas=(0.9, 0.99),
@@ -117,3 +117,15 @@ class Stage1Task:
         grid = torch.cat(rows, dim=-2).clamp(0, 1)
         self.model.train()
         return (grid.permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
+
+
+def _param_groups(model, weight_decay: float):
+    """The model's parameters for AdamW: one group, except that an sdf field's sharpness
+    (a scalar stored as a log) is kept out of weight decay, which would pull it towards
+    beta_min + 1 (density models keep the single group their checkpoints hold)."""
+    params = [p for p in model.parameters()]
+    beta = getattr(model.field, "log_beta_excess", None)
+    if beta is None or weight_decay == 0:
+        return params
+    rest = [p for p in params if p is not beta]
+    return [{"params": rest}, {"params": [beta], "weight_decay": 0.0}]

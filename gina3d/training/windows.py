@@ -8,7 +8,8 @@ neither the scene background nor the render's empty space is a shortcut:
   per side; the real side is the patch area-downsampled to that size.
 - ``window_resolution = r > 0`` (EpiGRAF's patch-wise training, Skorokhodov et al. 2022):
   per image a square window of side ``s * H`` patch pixels, ``s`` uniform in
-  ``[window_scale_min, 1]``, at a uniform random position inside the patch, rendered at
+  ``[max(window_scale_min, r / H), 1]`` (a window pixel is never smaller than a
+  patch pixel), at a uniform random position inside the patch, rendered at
   ``r x r`` pixels (stride ``s * H / r`` patch pixels). At ``s = r / H`` the window is a
   full-resolution crop, so the terms judge detail at the patch's own pixel size; at
   ``s = 1`` it is the whole patch. The real side is the patch area-averaged to the
@@ -92,6 +93,8 @@ def render_windows(
     ``resolution`` when ``window`` is 0, else random windows of ``window`` pixels."""
     rgb = batch["rgb"].float()  # [B,3,H,W]
     b, _, h, w = rgb.shape
+    if h != w:
+        raise ValueError(f"rendered windows need square patches, got {h} x {w}")
     K = intrinsics_matrix(batch["intrinsics"]).clone()  # [B,3,3]
     obj = batch["object_mask"][:, None].float()  # [B,1,H,W]
     occ = batch["occluder_mask"][:, None].float()

@@ -122,3 +122,16 @@ def test_fixed_beta_stays_put():
     opt.step()
     assert model.field.log_beta_excess.grad is None
     assert float(model.field.beta().detach()) == pytest.approx(0.02, rel=1e-5)
+
+
+def test_a_learned_sharpness_is_kept_out_of_weight_decay():
+    from gina3d.training.stage1 import _param_groups
+
+    model = _sdf_model(sdf_learn_beta=True)
+    groups = _param_groups(model, 0.1)
+    assert groups[1]["params"] == [model.field.log_beta_excess]
+    assert groups[1]["weight_decay"] == 0.0
+    assert len(groups[0]["params"]) == len(list(model.parameters())) - 1
+    dens = Stage1Model(tiny_model_config(16))
+    assert isinstance(_param_groups(dens, 0.1), list) and len(_param_groups(dens, 0.1)) > 2
+    assert _param_groups(model, 0.0) == list(model.parameters())
