@@ -33,6 +33,39 @@ def shaped_stage1(seed: int = 0) -> Stage1Model:
     return model
 
 
+def write_stage1_run(run, model, data) -> None:
+    """A stage-1 run directory for ``model``: one checkpoint (step 3) and config.yaml naming
+    the dataset ``data`` (no token cache: training sizes come from the dataset's metadata)."""
+    from gina3d.training.presets import Stage1Config
+
+    cfg = {"kind": "stage1", "preset": "tiny", "model": to_dict(model.cfg), "loss": {}}
+    save_checkpoint(run, 3, {"model": model}, cfg, {}, {"step": 3})
+    save_yaml(Stage1Config(preset="tiny", data=str(data), model=model.cfg), run / "config.yaml")
+
+
+def write_stage2_run(run, stage1_run, stage1_cfg, **maskgit) -> None:
+    """A stage-2 run with a random tiny MaskGIT (``maskgit``: more MaskGITConfig fields),
+    checkpoint step 2, pinned to ``stage1_run``'s step-3 checkpoint (RUN/stage1)."""
+    from gina3d.models.maskgit import MaskGIT, MaskGITConfig
+
+    cfg = MaskGITConfig(
+        plane_tokens=stage1_cfg.plane_tokens,
+        codebook_size=stage1_cfg.codebook_size,
+        width=32,
+        depth=1,
+        heads=2,
+        **maskgit,
+    )
+    torch.manual_seed(0)
+    config = {"kind": "stage2", "preset": "tiny", "stage1_run": str(stage1_run)}
+    config.update(stage1_step=3, model=to_dict(cfg), loss={})
+    save_checkpoint(run, 2, {"model": MaskGIT(cfg)}, config, {}, {"step": 2})
+    pinned = run / "stage1"  # the stage-1 checkpoint a stage-2 run decodes with
+    pinned.mkdir()
+    for name in ("model.safetensors", "model_config.json", "state.json"):
+        shutil.copy2(stage1_run / "checkpoints" / "step-00000003" / name, pinned / name)
+
+
 @pytest.fixture(scope="session")
 def box_data(tmp_path_factory):
     root = tmp_path_factory.mktemp("assets") / "data"
@@ -50,41 +83,16 @@ def box_data(tmp_path_factory):
 def stage1_run(tmp_path_factory, box_data):
     """A stage-1 run directory: one checkpoint (step 3) and config.yaml naming the dataset
     (no token cache: training sizes then come from the dataset's metadata)."""
-    from gina3d.training.presets import Stage1Config
-
     run = tmp_path_factory.mktemp("assets") / "s1"
-    model = shaped_stage1()
-    cfg = {"kind": "stage1", "preset": "tiny", "model": to_dict(model.cfg), "loss": {}}
-    save_checkpoint(run, 3, {"model": model}, cfg, {}, {"step": 3})
-    save_yaml(Stage1Config(preset="tiny", data=str(box_data), model=model.cfg), run / "config.yaml")
+    write_stage1_run(run, shaped_stage1(), box_data)
     return run
 
 
 @pytest.fixture(scope="session")
 def stage2_run(tmp_path_factory, stage1_run):
     """A stage-2 run with a random MaskGIT (all four conditions on)."""
-    from gina3d.models.maskgit import MaskGIT, MaskGITConfig
-
     run = tmp_path_factory.mktemp("assets") / "s2"
-    s1 = tiny_model_config(RES)
-    cfg = MaskGITConfig(
-        plane_tokens=s1.plane_tokens,
-        codebook_size=s1.codebook_size,
-        width=32,
-        depth=1,
-        heads=2,
-        use_image=True,
-        image_size=16,
-    )
-    torch.manual_seed(0)
-    model = MaskGIT(cfg)
-    config = {"kind": "stage2", "preset": "tiny", "stage1_run": str(stage1_run)}
-    config.update(stage1_step=3, model=to_dict(cfg), loss={})
-    save_checkpoint(run, 2, {"model": model}, config, {}, {"step": 2})
-    pinned = run / "stage1"  # the stage-1 checkpoint a stage-2 run decodes with
-    pinned.mkdir()
-    for name in ("model.safetensors", "model_config.json", "state.json"):
-        shutil.copy2(stage1_run / "checkpoints" / "step-00000003" / name, pinned / name)
+    write_stage2_run(run, stage1_run, tiny_model_config(RES), use_image=True, image_size=16)
     return run
 
 

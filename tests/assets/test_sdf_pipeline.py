@@ -3,20 +3,18 @@ zero-level meshes recorded as such, the mesh is read back by the same rule, and 
 LiDAR returns and compositing depth sit on that surface."""
 
 import json
-import shutil
 
 import numpy as np
 import pytest
 import torch
-from assets.conftest import RES
+from assets.conftest import RES, write_stage1_run, write_stage2_run
 
 from gina3d.assets.asset_io import load_asset
 from gina3d.cli.reconstruct import main as recon_main
 from gina3d.cli.sample import main as sample_main
-from gina3d.config import save_yaml, to_dict
 from gina3d.models.config import tiny_model_config
 from gina3d.models.stage1 import Stage1Model
-from gina3d.training.checkpoint import load_stage1_checkpoint, save_checkpoint
+from gina3d.training.checkpoint import load_stage1_checkpoint
 
 FAST = ["--views", "2", "--image-size", "16", "--mesh-resolution", "24", "--quiet"]
 PLY = ["--mesh-format", "ply"]
@@ -35,26 +33,11 @@ def sdf_stage1() -> Stage1Model:
 
 @pytest.fixture(scope="module")
 def sdf_runs(tmp_path_factory, box_data):
-    from gina3d.models.maskgit import MaskGIT, MaskGITConfig
-    from gina3d.training.presets import Stage1Config
-
     root = tmp_path_factory.mktemp("sdf")
     s1, s2 = root / "s1", root / "s2"
     model = sdf_stage1()
-    cfg = {"kind": "stage1", "preset": "tiny", "model": to_dict(model.cfg), "loss": {}}
-    save_checkpoint(s1, 3, {"model": model}, cfg, {}, {"step": 3})
-    save_yaml(Stage1Config(preset="tiny", data=str(box_data), model=model.cfg), s1 / "config.yaml")
-    mcfg = MaskGITConfig(
-        plane_tokens=model.cfg.plane_tokens, codebook_size=model.cfg.codebook_size,
-        width=32, depth=1, heads=2, use_image=True, image_size=16,
-    )  # fmt: skip
-    torch.manual_seed(0)
-    config = {"kind": "stage2", "preset": "tiny", "stage1_run": str(s1), "stage1_step": 3}
-    config.update(model=to_dict(mcfg), loss={})
-    save_checkpoint(s2, 2, {"model": MaskGIT(mcfg)}, config, {}, {"step": 2})
-    (s2 / "stage1").mkdir()
-    for name in ("model.safetensors", "model_config.json", "state.json"):
-        shutil.copy2(s1 / "checkpoints" / "step-00000003" / name, s2 / "stage1" / name)
+    write_stage1_run(s1, model, box_data)
+    write_stage2_run(s2, s1, model.cfg, use_image=True, image_size=16)
     return s1, s2
 
 

@@ -1,20 +1,17 @@
 """Tiny inputs for the viewer tests, written directly (no training): a box-world dataset, a
 stage-1 run with a shaped random field, a stage-2 run pinned to it, and one asset folder."""
 
-import shutil
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
 import torch
-from assets.conftest import shaped_stage1
+from assets.conftest import shaped_stage1, write_stage1_run, write_stage2_run
 from boxworld import BoxWorldSource
 
-from gina3d.config import save_yaml, to_dict
 from gina3d.data.build import BuildConfig, build_dataset
 from gina3d.data.filters import FilterConfig
 from gina3d.data.patches import PatchConfig
-from gina3d.training.checkpoint import save_checkpoint
 
 RES = 16
 
@@ -36,31 +33,12 @@ def view_data(tmp_path_factory):
 def view_runs(tmp_path_factory, view_data):
     """stage1 and stage2 run directories and the stage-2 run's one asset (RUN/assets/a0)."""
     from gina3d.assets.asset_io import AssetContents, AssetOptions, save_asset
-    from gina3d.models.maskgit import MaskGIT, MaskGITConfig
-    from gina3d.training.presets import Stage1Config
 
     base = tmp_path_factory.mktemp("view")
-    s1 = base / "s1"
+    s1, s2 = base / "s1", base / "s2"
     model = shaped_stage1()
-    cfg = {"kind": "stage1", "preset": "tiny", "model": to_dict(model.cfg), "loss": {}}
-    save_checkpoint(s1, 3, {"model": model}, cfg, {}, {"step": 3})
-    save_yaml(Stage1Config(preset="tiny", data=str(view_data), model=model.cfg), s1 / "config.yaml")
-
-    s2 = base / "s2"
-    mcfg = MaskGITConfig(
-        plane_tokens=model.cfg.plane_tokens,
-        codebook_size=model.cfg.codebook_size,
-        width=32,
-        depth=1,
-        heads=2,
-    )
-    torch.manual_seed(0)
-    config = {"kind": "stage2", "preset": "tiny", "stage1_run": str(s1), "stage1_step": 3}
-    config.update(model=to_dict(mcfg), loss={})
-    save_checkpoint(s2, 2, {"model": MaskGIT(mcfg)}, config, {}, {"step": 2})
-    (s2 / "stage1").mkdir()
-    for name in ("model.safetensors", "model_config.json", "state.json"):
-        shutil.copy2(s1 / "checkpoints" / "step-00000003" / name, s2 / "stage1" / name)
+    write_stage1_run(s1, model, view_data)
+    write_stage2_run(s2, s1, model.cfg)
 
     tokens = torch.randint(0, model.cfg.codebook_size, (model.cfg.num_tokens,))
     contents = AssetContents(tokens, [4.0, 2.0, 1.5], "vehicle", 7)
