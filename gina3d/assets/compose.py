@@ -152,10 +152,10 @@ def compose_frame(
         if window is None:
             continue
         x0, y0, x1, y1 = window
-        out = ins.field.render(window_intrinsics(cam.K, x0, y0), cam_from_obj, y1 - y0, x1 - x0)
+        K_w = window_intrinsics(cam.K, x0, y0)
+        out = ins.field.render(K_w, cam_from_obj, y1 - y0, x1 - x0)
         a, rgb, dist = out["opacity"].astype(np.float64), out["rgb"], out["depth"]  # [h,w](,3)
         if surface_kind(ins.field) == "sdf":  # depth of the surface itself, where rays meet it
-            K_w = window_intrinsics(cam.K, x0, y0)
             hit = surface_depth(ins.field, K_w, cam_from_obj, y1 - y0, x1 - x0, a > cfg.min_opacity)
             dist = np.where(np.isfinite(hit), hit, dist)
         sl = (slice(y0, y1), slice(x0, x1))

@@ -230,22 +230,18 @@ def extract_mesh(
     level: float | None = None,
     min_component: float = MIN_COMPONENT,
     chunk: int = DEFAULT_CHUNK,
+    class_name: str | None = None,
 ):
     """Coloured, cleaned, outward-facing trimesh.Trimesh of the asset in metres.
 
     ``source``: a Stage1Model with ``triplane`` [3,F,R,R], or a density function.
     ``rule``/``opacity``/``level``: where the surface is (surface.py); giving ``level``
-    selects the "density" rule; "auto" is the zero level of a signed-distance field (any
-    ``opacity`` given is then ignored: callers pass the class default for density fields;
-    ask for ``rule="opacity"`` to cut an sdf field's density) and the "opacity" rule at
-    ``opacity`` (default ``surface.OPACITY``) for a density field.
-    An empty field gives a mesh with no faces.
+    selects the "density" rule; "auto" (``surface.resolve_rule``) is the zero level of a
+    signed-distance field unless an ``opacity`` is given, else the "opacity" rule at
+    ``opacity`` or ``class_name``'s default. An empty field gives a mesh with no faces.
     """
     fn = as_density_fn(source, triplane, box_size)
-    has_sdf = sdf_of(fn) is not None
-    if rule == "auto" and has_sdf:
-        opacity = None  # a class default handed in for density fields does not apply
-    rule, opacity = resolve_rule(has_sdf, None, opacity, level, rule)
+    rule, opacity = resolve_rule(sdf_of(fn) is not None, class_name, opacity, level, rule)
     quantity = "sdf" if rule == "sdf" else "sigma"
     values = density_grid(fn, None, box_size, resolution, chunk, quantity)  # [R,R,R]
     field, iso = surface_field(values, rule, OPACITY if opacity is None else opacity, level)

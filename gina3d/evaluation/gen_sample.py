@@ -39,7 +39,6 @@ def sample_one(stage1, stage2, plan: GenPlan, i: int, run: GenRun, out: GenSampl
     """Asset i: its tokens (conditioned on its patch), its render at the patch's camera and
     its mesh, appended to ``out``; seconds added to ``run.timing`` (sample, render, mesh)."""
     from gina3d.assets.mesh import extract_mesh
-    from gina3d.assets.surface import default_opacity
     from gina3d.data.dataset import TIMES_OF_DAY
     from gina3d.evaluation.geometry_consistency import triplane_render_fn
     from gina3d.generation.sampler import sample_token_grids
@@ -62,10 +61,7 @@ def sample_one(stage1, stage2, plan: GenPlan, i: int, run: GenRun, out: GenSampl
     out.masks.append(mask)
     run.add_time("render", t)
     t = time.perf_counter()
-    opacity = default_opacity(c)
-    out.meshes.append(
-        extract_mesh(stage1, tri[0], size, resolution=s.mesh_resolution, opacity=opacity)
-    )
+    out.meshes.append(extract_mesh(stage1, tri[0], size, s.mesh_resolution, class_name=c))
     run.add_time("mesh", t)
     out.render_fns.append(triplane_render_fn(stage1, tri, box))
     out.sizes.append(size)

@@ -88,13 +88,10 @@ def _batch(ds: PatchDataset, indices: list[int], device) -> dict[str, torch.Tens
 def _gt_shape_errors(model, triplane, rec, root: Path, points: int, resolution: int):
     """(Chamfer m^2 or NaN for an empty mesh, mean |extent/size - 1|) of one source."""
     from gina3d.assets.mesh import extract_mesh
-    from gina3d.assets.surface import default_opacity
     from gina3d.evaluation.chamfer import chamfer_distance, sample_surface
 
     size = np.asarray(rec.box_size, dtype=np.float64)
-    mesh = extract_mesh(
-        model, triplane, size, resolution=resolution, opacity=default_opacity(rec.cls)
-    )
+    mesh = extract_mesh(model, triplane, size, resolution, class_name=rec.cls)
     if len(mesh.faces) == 0:
         return float("nan"), float("nan")
     gt = mesh_path(root, rec.object_id)  # sample_surface reads the file

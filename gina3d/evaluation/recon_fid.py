@@ -21,8 +21,8 @@ import torch
 from torch import Tensor
 
 from gina3d.evaluation.fid import frechet_distance
+from gina3d.training.windows import GREY  # the grey the training windows use
 
-GREY = 0.5
 MIN_PATCHES = 4  # two per half at least
 
 

@@ -13,7 +13,7 @@ is about the pattern, not the activation's magnitude, and every tap is of order 
 Input: images [B,3,H,W] in [0,1] are resized (bilinear, differentiable) to ``resolution``
 pixels (at least 75, the smallest input the stem accepts; 96 keeps 9x9 maps at ``mixed``)
 and mapped to the network's TF Inception range [-1, 1]. Which taps and weights: measured
-by ``benchmarks/perceptual_layers.py`` (docs/stage1.md, "Perceptual loss"). The network's
+by ``benchmarks/perceptual_layers.py`` (docs/stage1.md, "Image-space terms"). The network's
 parameters are frozen (no gradients), so only the rendered image receives any; the real
 side is computed without a graph.
 """
@@ -68,8 +68,8 @@ class InceptionPerceptual(nn.Module):
         self.taps = dict(zip(taps, weights))
         last = LAYER_ORDER.index(order[-1])
         children = dict(layers.named_children())
-        self.stages = [(n, children[n]) for n in LAYER_ORDER[: last + 1]]
-        self._modules_list = nn.ModuleList([m for _, m in self.stages])  # moves with .to()
+        self.names = LAYER_ORDER[: last + 1]
+        self.layers = nn.ModuleList([children[n] for n in self.names])
         for p in self.parameters():
             p.requires_grad_(False)
         self.resolution, self.name, self.checksum = resolution, name, checksum
@@ -90,7 +90,7 @@ class InceptionPerceptual(nn.Module):
         )  # fmt: skip
         x = x * 2.0 - 1.0  # the TF Inception range
         out = {}
-        for name, layer in self.stages:
+        for name, layer in zip(self.names, self.layers):
             x = layer(x)
             if name in self.taps:
                 out[name] = unit_normalise(x)

@@ -79,7 +79,7 @@ class TriplaneField(nn.Module):
         (and sdf [B,M] for an "sdf" field)."""
         raw = self.mlp(sample_triplane(triplane, points))  # [B,M,4]
         if self.is_sdf:
-            sdf = raw[..., 0] + sphere_sdf(points.float(), self.cfg.sdf_init_radius)  # [B,M]
+            sdf = self._distance(raw[..., 0], points)  # [B,M]
             sigma = laplace_density(sdf, self.beta())
             return {"sigma": sigma, "rgb": torch.sigmoid(raw[..., 1:4]), "sdf": sdf}
         return self.activate(raw)
@@ -88,7 +88,10 @@ class TriplaneField(nn.Module):
         """Signed distance [B,M] (normalised units) at normalised points [B,M,3]."""
         if not self.is_sdf:
             raise ValueError("this field predicts a density, not a signed distance")
-        raw = self.mlp(sample_triplane(triplane, points))[..., 0]  # [B,M]
+        return self._distance(self.mlp(sample_triplane(triplane, points))[..., 0], points)
+
+    def _distance(self, raw: Tensor, points: Tensor) -> Tensor:
+        """The MLP's distance output [B,M] plus the prior sphere's at points [B,M,3]."""
         return raw + sphere_sdf(points.float(), self.cfg.sdf_init_radius)
 
     def activate(self, raw: Tensor) -> dict[str, Tensor]:

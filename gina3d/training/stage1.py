@@ -123,7 +123,7 @@ def _param_groups(model, weight_decay: float):
     """The model's parameters for AdamW: one group, except that an sdf field's sharpness
     (a scalar stored as a log) is kept out of weight decay, which would pull it towards
     beta_min + 1 (density models keep the single group their checkpoints hold)."""
-    params = [p for p in model.parameters()]
+    params = list(model.parameters())
     beta = getattr(model.field, "log_beta_excess", None)
     if beta is None or weight_decay == 0:
         return params

@@ -122,6 +122,11 @@ class LossConfig:
     eikonal_step: float = 0.02
     """Central-difference step of the eikonal gradient, in normalised units (the box spans 2)."""
 
+    @property
+    def taps(self) -> tuple[str, ...]:
+        """``perceptual_taps`` as a tuple of layer names."""
+        return tuple(t.strip() for t in self.perceptual_taps.split(",") if t.strip())
+
     def validate(self) -> None:
         """Raise ValueError naming the first bad field."""
         if self.adversarial_kind not in adv.KINDS:
@@ -136,10 +141,10 @@ class LossConfig:
             raise ValueError("loss.cross_view_max_gap_s must be >= 0")
         if self.adversarial_resolution < 4:
             raise ValueError("loss.adversarial_resolution must be >= 4")
-        for tap in self.perceptual_taps.split(","):
-            if tap.strip() not in LAYER_ORDER:
+        for tap in self.taps:
+            if tap not in LAYER_ORDER:
                 raise ValueError(
-                    f"loss.perceptual_taps: unknown layer '{tap.strip()}' (layers: "
+                    f"loss.perceptual_taps: unknown layer '{tap}' (layers: "
                     f"{', '.join(LAYER_ORDER)})"
                 )
         if self.perceptual_resolution < MIN_RESOLUTION:
@@ -169,9 +174,8 @@ class Stage1Objective:
     ) -> None:
         cfg.validate()
         if cfg.perceptual > 0 and perceptual_net is None:  # Gina3dError when not installed
-            taps = tuple(t.strip() for t in cfg.perceptual_taps.split(",") if t.strip())
             perceptual_net = InceptionPerceptual.from_installed(
-                taps=taps, resolution=cfg.perceptual_resolution
+                taps=cfg.taps, resolution=cfg.perceptual_resolution
             )
         if isinstance(perceptual_net, torch.nn.Module):
             perceptual_net = perceptual_net.to(next(model.parameters()).device)

@@ -66,12 +66,11 @@ def _sample(images: Tensor, x0: Tensor, y0: Tensor, stride: Tensor, r: int) -> T
         k = float(stride[i])
         img = images[i : i + 1]
         if k > 1.0:  # area-average to the window's pixel size first (no aliasing)
-            side = max(1, round(h / k))
-            img = F.interpolate(img, size=(side, side), mode="area")
+            img = downsample(img, max(1, round(h / k)))
         scale = img.shape[-1] / w  # pixels of ``img`` per patch pixel
         t = torch.arange(r, device=images.device, dtype=torch.float32) + 0.5
-        xs = (x0[i].to(images.device) + t * stride[i].to(images.device)) * scale
-        ys = (y0[i].to(images.device) + t * stride[i].to(images.device)) * scale
+        xs = (x0[i] + t * stride[i]) * scale  # x0, y0, stride on the images' device
+        ys = (y0[i] + t * stride[i]) * scale
         gx, gy = 2.0 * xs / img.shape[-1] - 1.0, 2.0 * ys / img.shape[-2] - 1.0
         grid = torch.stack(torch.meshgrid(gy, gx, indexing="ij")[::-1], dim=-1)[None]
         out.append(F.grid_sample(img, grid, mode="bilinear", padding_mode="border",
@@ -86,7 +85,7 @@ def render_windows(
     generator: torch.Generator,
     resolution: int,
     window: int = 0,
-    scale_min: float = 0.5,
+    scale_min: float = 0.25,
     occlusion_aware: bool = True,
 ) -> Windows:
     """Render windows of the input views (module docstring): the whole patch at

@@ -35,12 +35,13 @@ def test_zero_level_mesh_of_a_sphere_within_one_percent_of_its_radius(radius):
     r = np.linalg.norm(mesh.vertices, axis=1)
     assert np.abs(r / radius - 1).max() < 0.01, (r.min(), r.max())
     assert mesh.is_watertight and mesh.volume > 0  # closed, outward normals
-    # the zero level ignores any opacity handed in for density fields
-    same = extract_mesh(sphere_sdf_fn(radius), None, (2.0, 2.0, 2.0), 96, opacity=0.1)
+    # the same zero level for every class: no class default enters
+    same = extract_mesh(sphere_sdf_fn(radius), None, (2, 2, 2), 96, class_name="pedestrian")
     assert np.allclose(same.vertices, mesh.vertices)
-    # an explicit opacity rule still cuts the same field's density (a larger surface)
-    opaque = extract_mesh(sphere_sdf_fn(radius), None, (2, 2, 2), 96, rule="opacity", opacity=0.1)
-    assert np.linalg.norm(opaque.vertices, axis=1).mean() > radius
+    # an explicit opacity cuts the same field's density instead (a larger surface)
+    for kw in ({"opacity": 0.1}, {"rule": "opacity", "opacity": 0.1}):
+        opaque = extract_mesh(sphere_sdf_fn(radius), None, (2, 2, 2), 96, **kw)
+        assert np.linalg.norm(opaque.vertices, axis=1).mean() > radius
 
 
 def test_a_surface_touching_the_box_closes_at_the_box():
