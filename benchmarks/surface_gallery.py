@@ -15,6 +15,7 @@ Prints the file written.
 from __future__ import annotations
 
 import argparse
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -79,6 +80,7 @@ def main(argv: list[str] | None = None) -> int:
         rows.append(cells)
         if not any(want.values()):
             break
+    shutil.rmtree(tmp)
     titles = ["patch", "true mesh", "density, class default", "density, best cut", "sdf zero"]
     sheet = Image.new("RGB", (s * len(titles), 16 + s * len(rows)), "white")
     draw = ImageDraw.Draw(sheet)
