@@ -60,3 +60,49 @@ def test_normalize_points_by_half_box():
     pts = torch.tensor([[[2.0, -0.5, 0.8]]])
     box = torch.tensor([[4.0, 2.0, 1.6]])
     assert torch.allclose(normalize_points(pts, box), torch.tensor([[[1.0, -0.5, 1.0]]]))
+
+
+def _lookup_case(b, f, r, m, seed):
+    g = torch.Generator().manual_seed(seed)
+    tri = torch.randn(b, 3, f, r, r, generator=g)
+    points = torch.rand(b, m, 3, generator=g) * 2.6 - 1.3  # some outside: border texels
+    edge = 1.0 - 1.0 / r  # the outermost texel centres, where the lower corner is clamped
+    points[0, :5] = torch.tensor(
+        [[1.0, 1.0, 1.0], [-1.0, -1.0, -1.0], [edge, -edge, 0.0], [2.0, -2.0, 0.5], [0, 0, 0]]
+    )
+    return tri, points, torch.randn(b, m, f, generator=g)
+
+
+def test_lookup_sum_equals_grid_sample_with_its_gradient():
+    for b, f, r, m in ((2, 8, 16, 300), (3, 5, 2, 77), (1, 32, 32, 2000)):
+        tri, points, grad = _lookup_case(b, f, r, m, seed=r)
+        out, grads = {}, {}
+        for method in ("grid_sample", "lookup"):
+            t = tri.clone().requires_grad_(True)
+            out[method] = sample_triplane(t, points, method=method)
+            out[method].backward(grad)
+            grads[method] = t.grad
+        assert out["lookup"].shape == (b, m, f)
+        assert torch.allclose(out["lookup"], out["grid_sample"], atol=1e-5)
+        assert torch.allclose(grads["lookup"], grads["grid_sample"], atol=1e-4)
+
+
+def test_auto_uses_grid_sample_where_points_need_a_gradient():
+    tri, points, _ = _lookup_case(1, 4, 8, 50, seed=1)
+    points.requires_grad_(True)
+    out = sample_triplane(tri.requires_grad_(True), points)
+    out.sum().backward()
+    assert points.grad is not None and points.grad.abs().sum() > 0
+    try:
+        sample_triplane(tri, points, method="lookup")
+    except ValueError as err:
+        assert "no gradient" in str(err)
+    else:
+        raise AssertionError("lookup accepted points that need a gradient")
+
+
+def test_lookup_survives_nan_points():
+    tri, points, _ = _lookup_case(1, 4, 8, 20, seed=2)
+    points[0, 3] = float("nan")
+    out = sample_triplane(tri, points, method="lookup")  # no index error
+    assert torch.isfinite(out[0, :3]).all() and torch.isfinite(out[0, 4:]).all()
