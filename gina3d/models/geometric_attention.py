@@ -92,40 +92,39 @@ def column_ray_distance2(
     """``column_ray_distance2_reference`` in a few passes over the [B,T,N] result (written
     into ``out`` when given).
 
-    With w = o - c (c a column's centre) in a plane's two coordinates and L = |d|^2 there,
-    the point nearest the column's axis is at t* = -(w . d) / L, and the squared distance at
-    any t is |w|^2 + L t (t - 2 t*). Both t* and |w|^2 are linear in (c, |c|^2), so each is
-    one small matrix product of per-token [T,3|4] and per-ray [B,3|4,N] factors; clamping t*
-    to the box interval and the last line take five elementwise passes. Each ray is first
+    With w = o - c (c a column's centre, c = (c_j, c_i) for the token in row i and column j
+    of a plane) in the plane's two coordinates and L = |d|^2 there, the point nearest the
+    column's axis is at t* = -(w . d) / L, and the squared distance at any t is
+    |w|^2 + L t (t - 2 t*). Both t* and |w|^2 are sums of a term of the column j and one of
+    the row i ([B,h,N] each), so the [h,h,N] blocks are broadcast sums; clamping t* to the
+    box interval and the last line take a few more elementwise passes. Each ray is first
     moved to the middle of its box interval, which keeps every term of order one (no
     cancellation between large |w|^2 and L t^2 for far cameras).
     """
     h = plane_tokens
     centres = -1.0 + (2.0 * torch.arange(h, dtype=o.dtype, device=o.device) + 1.0) / h
-    rows, cols = torch.meshgrid(centres, centres, indexing="ij")  # [h,h]
-    ca, cb = cols.reshape(-1), rows.reshape(-1)  # [h*h] (width, height)
-    one = torch.ones_like(ca)
-    lin = torch.stack([ca, cb, one], dim=-1)  # [h*h,3]
-    quad = torch.stack([ca * ca + cb * cb, ca, cb, one], dim=-1)  # [h*h,4]
+    c = centres[None, :, None]  # [1,h,1]
     near, far = box_interval(o, d)  # [B,N]
     mid = 0.5 * (near + far)
     o = o + mid[..., None] * d  # same rays, t measured from the interval's middle
-    near, far = (near - mid)[:, None], (far - mid)[:, None]  # [B,1,N]
     b, n = o.shape[:2]
+    near, far = (near - mid)[:, None, None], (far - mid)[:, None, None]  # [B,1,1,N]
     if out is None:
         out = torch.empty(b, 3 * h * h, n, dtype=o.dtype, device=o.device)  # [B,T,N]
+    t_star = torch.empty(b, h, h, n, dtype=o.dtype, device=o.device)  # scratch
     for p, (i, j) in enumerate(PLANE_AXES):
-        oa, ob, da, db = o[..., i], o[..., j], d[..., i], d[..., j]  # [B,N]
-        length2 = (da * da + db * db).clamp_min(1e-9)  # L
+        oa, ob, da, db = (x[:, None, :] for x in (o[..., i], o[..., j], d[..., i], d[..., j]))
+        length2 = (da * da + db * db).clamp_min(1e-9)  # L [B,1,N]
         inv = 1.0 / length2
-        per_ray = torch.stack([da * inv, db * inv, -(oa * da + ob * db) * inv], dim=1)
-        t_star = torch.matmul(lin, per_ray)  # [B,h*h,N]
-        t = torch.clamp(t_star, near, far)  # on the part inside the box
-        one_ray = torch.ones_like(oa)
-        w2 = torch.stack([one_ray, -2.0 * oa, -2.0 * ob, oa * oa + ob * ob], dim=1)  # [B,4,N]
-        block = out[:, p * h * h : (p + 1) * h * h]
-        torch.add(t, t_star, alpha=-2.0, out=block)
-        block.mul_(t).mul_(length2[:, None]).add_(torch.matmul(quad, w2)).clamp_min_(0.0)
+        column = (c * da - (oa * da + ob * db)) * inv  # [B,h,N]: t* = column_j + row_i
+        row = (c * db) * inv
+        torch.add(row[:, :, None], column[:, None], out=t_star)  # [B,h(i),h(j),N]
+        block = out[:, p * h * h : (p + 1) * h * h].view(b, h, h, n)
+        torch.minimum(torch.maximum(t_star, near, out=block), far, out=block)  # t
+        t_star.mul_(-2.0).add_(block)  # t - 2 t*
+        block.mul_(t_star).mul_(length2[:, None])  # L t (t - 2 t*)
+        block.add_((c - oa).square_()[:, None]).add_((c - ob).square_()[:, :, None])
+        block.clamp_min_(0.0)
     return out
 
 
