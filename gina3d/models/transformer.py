@@ -63,10 +63,23 @@ class Attention(nn.Module):
         h = self.heads
         q = self.q(x).view(b, n, h, d // h).transpose(1, 2)  # [B,heads,N,D/heads]
         k, v = self.kv(context).view(b, m, 2, h, d // h).permute(2, 0, 3, 1, 4)
-        if bias is not None:
-            bias = bias.to(q.dtype)
-        y = F.scaled_dot_product_attention(q, k, v, attn_mask=bias)  # [B,heads,N,D/heads]
+        if q.dtype == torch.bfloat16 and q.device.type == "cpu":
+            y = bf16_cpu_attention(q, k, v, bias)
+        else:
+            if bias is not None:
+                bias = bias.to(q.dtype)
+            y = F.scaled_dot_product_attention(q, k, v, attn_mask=bias)  # [B,heads,N,D/heads]
         return self.out(y.transpose(1, 2).reshape(b, n, d))
+
+
+def bf16_cpu_attention(q: Tensor, k: Tensor, v: Tensor, bias: Tensor | None) -> Tensor:
+    """Attention of bf16 q [B,h,N,d], k, v [B,h,M,d] on a CPU: bf16 products, the softmax
+    in fp32 (with ``bias`` [B,h|1,N,M] added in fp32). PyTorch's fused CPU kernel is slower
+    in bf16 than in fp32 at these sizes (forward and backward at 192 tokens of width 32:
+    7.5 ms against 4.1 for this; at 64 tokens 2.7 against 0.8)."""
+    logits = (q * q.shape[-1] ** -0.5) @ k.transpose(-1, -2)  # [B,h,N,M] bf16
+    logits = logits.float() if bias is None else logits.float() + bias.float()
+    return torch.softmax(logits, dim=-1).to(v.dtype) @ v
 
 
 class Block(nn.Module):
