@@ -9,6 +9,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from gina3d.allocator import keep_freed_memory
 from gina3d.errors import Gina3dError
 
 NUMBER_VALUES = ("--box", "--size")  # options whose comma-separated numbers may start with "-"
@@ -48,7 +49,10 @@ def join_number_values(argv: list[str]) -> list[str]:
 
 
 def run(prog: str, body: Callable[[], int | None]) -> int:
-    """Run a command body; turn expected failures into one line on stderr and exit code 2."""
+    """Run a command body; turn expected failures into one line on stderr and exit code 2.
+
+    Freed memory is kept for reuse first (``allocator.keep_freed_memory``)."""
+    keep_freed_memory()
     try:
         return int(body() or 0)
     except Gina3dError as e:
