@@ -80,10 +80,10 @@ class VectorQuantizer(nn.Module):
         flat = z.reshape(-1, c)  # [B*T,C]
         with torch.no_grad():
             codes = self.codes()  # [K,C]
-            sqdist = (
-                flat.pow(2).sum(1, keepdim=True) - 2 * flat @ codes.T + codes.pow(2).sum(1)[None]
-            )  # [B*T,K]
-            idx = sqdist.argmin(dim=1)  # [B*T]
+            # ||z - e||^2 = ||z||^2 + (||e||^2 - 2 z.e): the row's ||z||^2 does not change
+            # which code is nearest, so one fused product ranks the codes
+            ranking = torch.addmm(codes.pow(2).sum(1)[None], flat, codes.T, alpha=-2.0)
+            idx = ranking.argmin(dim=1)  # [B*T]
             counts = torch.bincount(idx, minlength=cfg.codebook_size).float()  # [K]
             if self.training:
                 if _distributed():
@@ -93,7 +93,7 @@ class VectorQuantizer(nn.Module):
                 share = counts / counts.sum()  # [K]
                 self.code_usage.mul_(cfg.ema_decay).add_(share, alpha=1 - cfg.ema_decay)
                 if cfg.dead_code_restart:
-                    error = sqdist.gather(1, idx[:, None])[:, 0]  # [B*T]
+                    error = ranking.gather(1, idx[:, None])[:, 0] + flat.pow(2).sum(1)  # [B*T]
                     self._restart_dead(flat, error, counts)
         e = self.lookup(idx).view(b, t, c)  # [B,T,C]
         commit = F.mse_loss(z, e.detach())
