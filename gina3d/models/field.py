@@ -22,6 +22,7 @@ from torch import Tensor, nn
 
 from gina3d.models.config import ModelConfig
 from gina3d.models.sdf import laplace_density, sphere_sdf
+from gina3d.models.transformer import cpu_autocast
 from gina3d.models.triplane import sample_triplane
 
 BETA_RATE = 10.0
@@ -64,6 +65,7 @@ class TriplaneField(nn.Module):
         nn.init.normal_(self.mlp[-1].weight, std=0.01)
         nn.init.zeros_(self.mlp[-1].bias)
         self.is_sdf = cfg.field_type == "sdf"
+        self.cpu_bf16 = False  # bf16 MLP on a CPU (transformer.use_cpu_bf16, cpu_autocast)
         if self.is_sdf:  # beta = beta_min + exp(BETA_RATE * log_beta_excess)
             excess = max(cfg.sdf_beta_init - cfg.sdf_beta_min, 1e-6)
             self.log_beta_excess = nn.Parameter(
@@ -77,12 +79,19 @@ class TriplaneField(nn.Module):
     def forward(self, triplane: Tensor, points: Tensor) -> dict[str, Tensor]:
         """triplane [B,3,F,R,R], normalised points [B,M,3] -> sigma [B,M], rgb [B,M,3]
         (and sdf [B,M] for an "sdf" field)."""
-        raw = self.mlp(sample_triplane(triplane, points))  # [B,M,4]
+        raw = self._mlp(sample_triplane(triplane, points))  # [B,M,4]
         if self.is_sdf:
             sdf = self._distance(raw[..., 0], points)  # [B,M]
             sigma = laplace_density(sdf, self.beta())
             return {"sigma": sigma, "rgb": torch.sigmoid(raw[..., 1:4]), "sdf": sdf}
         return self.activate(raw)
+
+    def _mlp(self, feats: Tensor) -> Tensor:
+        """The MLP on features [B,M,F], returned as fp32; in bf16 on a CPU with ``cpu_bf16``
+        for a density field (a signed distance keeps fp32: bf16's 3 digits would be 10 % of
+        a 0.02 sharpness at half the box's size, and its finite differences would drown)."""
+        with cpu_autocast(feats, self.cpu_bf16 and not self.is_sdf):
+            return self.mlp(feats).float()
 
     def sdf(self, triplane: Tensor, points: Tensor) -> Tensor:
         """Signed distance [B,M] (normalised units) at normalised points [B,M,3]."""

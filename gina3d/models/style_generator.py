@@ -18,6 +18,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from gina3d.models.transformer import cpu_autocast
+
 
 @dataclass
 class StyleGeneratorConfig:
@@ -78,8 +80,13 @@ class StyleGenerator(nn.Module):
         self.to_features = nn.ModuleList(
             ModulatedConv(c, cfg.plane_features, 1, cfg.style_dim, False) for c in chans
         )
+        self.cpu_bf16 = False  # bf16 convolutions on a CPU (transformer.use_cpu_bf16)
 
     def forward(self, grid: Tensor, style: Tensor) -> Tensor:
+        with cpu_autocast(grid, self.cpu_bf16):
+            return self._forward(grid, style).float()
+
+    def _forward(self, grid: Tensor, style: Tensor) -> Tensor:
         x = F.leaky_relu(self.stem(grid, style), 0.2)  # [N,C0,h,w]
         out = self.to_features[0](x, style)  # [N,F,h,w]
         for conv, to_f in zip(self.convs, self.to_features[1:]):

@@ -1,9 +1,11 @@
 """Pre-norm transformer blocks shared by the encoder and decoder, and tri-plane embeddings.
 
-Attention uses ``torch.nn.functional.scaled_dot_product_attention``. ``transformer_autocast``
-is the one place mixed precision is switched on: around transformer stacks, always on CUDA,
-and on a CPU only for modules switched to it (``use_cpu_bf16``: training sets it from
-``train.cpu_bf16``) when the CPU multiplies bf16 natively.
+Attention uses ``torch.nn.functional.scaled_dot_product_attention`` (on a CPU in bf16, the
+plain products: ``bf16_cpu_attention``). Mixed precision is switched on here only:
+``transformer_autocast`` around transformer stacks, always on CUDA, and on a CPU for modules
+switched to it (``use_cpu_bf16``: training sets it from ``train.cpu_bf16``) when the CPU
+multiplies bf16 natively; ``cpu_autocast`` around the stage-1 field MLP and style generator,
+on a CPU only, under the same switch.
 """
 
 from __future__ import annotations
@@ -25,6 +27,13 @@ def transformer_autocast(x: Tensor, cpu_bf16: bool = False) -> contextlib.Abstra
     return contextlib.nullcontext()
 
 
+def cpu_autocast(x: Tensor, cpu_bf16: bool) -> contextlib.AbstractContextManager:
+    """bf16 autocast when ``x`` lives on a CPU and ``cpu_bf16`` is set; else none."""
+    if cpu_bf16 and x.device.type == "cpu":
+        return torch.autocast("cpu", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
 def cpu_bf16_native() -> bool:
     """Whether this CPU multiplies bf16 matrices in hardware (AVX512-BF16 or AMX)."""
     try:
@@ -34,8 +43,9 @@ def cpu_bf16_native() -> bool:
 
 
 def use_cpu_bf16(module: nn.Module, enabled: bool) -> bool:
-    """Switch bf16 autocast on CPUs for every transformer stack in ``module`` (those with a
-    ``cpu_bf16`` attribute); on only where the CPU has native bf16. Returns the setting."""
+    """Switch bf16 autocast on CPUs for every part of ``module`` that has a ``cpu_bf16``
+    attribute (transformer stacks, the stage-1 field MLP and style generator); on only where
+    the CPU has native bf16. Returns the setting."""
     on = bool(enabled) and cpu_bf16_native()
     for m in module.modules():
         if hasattr(m, "cpu_bf16"):

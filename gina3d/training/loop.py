@@ -64,9 +64,10 @@ class TrainConfig:
     max_nonfinite_streak: int = 25
     """Stop when this many consecutive steps have a non-finite loss."""
     cpu_bf16: bool = False
-    """bf16 autocast around the transformers when training on a CPU that multiplies bf16
-    natively (AVX512-BF16, AMX; ignored elsewhere; CUDA always uses it). Compositing,
-    losses and weights stay fp32. docs/performance.md has the measurements."""
+    """bf16 autocast around the transformers (and, in stage 1, the field MLP and the style
+    generator's convolutions) when training on a CPU that multiplies bf16 natively
+    (AVX512-BF16, AMX; ignored elsewhere; CUDA always uses it around the transformers).
+    Compositing, losses and weights stay fp32. docs/performance.md has the measurements."""
 
     def validate(self) -> None:
         """Raise ValueError naming the first field out of its range."""
