@@ -27,7 +27,13 @@ import time
 
 import numpy as np
 import torch
-from step_profile import UNCOUNTED, PartTimer, count_flops, matmul_peak_gflops
+from step_profile import (
+    UNCOUNTED,
+    PartTimer,
+    count_flops,
+    keep_freed_memory,
+    matmul_peak_gflops,
+)
 
 from gina3d.assets.turntable import fit_distance, look_at_camera
 from gina3d.config import apply_overrides
@@ -150,6 +156,7 @@ def main() -> None:
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a config field, as gina3d train stage1 --set")  # fmt: skip
     args = p.parse_args()
+    keep_freed_memory()  # as every gina3d command does
     if args.threads:
         torch.set_num_threads(args.threads)
     device = torch.device(args.device)

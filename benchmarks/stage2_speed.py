@@ -35,7 +35,13 @@ import time
 
 import numpy as np
 import torch
-from step_profile import UNCOUNTED, PartTimer, count_flops, matmul_peak_gflops
+from step_profile import (
+    UNCOUNTED,
+    PartTimer,
+    count_flops,
+    keep_freed_memory,
+    matmul_peak_gflops,
+)
 
 from gina3d.assets.mesh import extract_mesh
 from gina3d.assets.surface import density_level
@@ -156,6 +162,7 @@ def main() -> None:
     p.add_argument("--meshes", type=int, default=2, help="timed meshes (2)")
     p.add_argument("--mesh-resolution", type=int, default=128, help="mesh grid per axis (128)")
     args = p.parse_args()
+    keep_freed_memory()  # as every gina3d command does
     if args.threads:
         torch.set_num_threads(args.threads)
     device = torch.device(args.device)

@@ -12,6 +12,9 @@ Shared by ``stage1_speed.py`` and ``stage2_speed.py``:
 * ``PartTimer``: wall-clock time per named part of a step, by wrapping methods of the live
   objects (no change to the library). Parts nest: a part's time excludes the parts called
   inside it, so the parts and ``other`` add up to the step.
+* ``keep_freed_memory()``: the allocator setting every ``gina3d`` command makes
+  (``gina3d/allocator.py``), so a benchmark's step costs what training's does; nothing with
+  a library that predates it (``speed_against.py --base``).
 """
 
 from __future__ import annotations
@@ -22,6 +25,14 @@ from collections.abc import Callable
 
 import torch
 from torch.utils.flop_counter import FlopCounterMode
+
+try:
+    from gina3d.allocator import keep_freed_memory
+except ImportError:  # an older library: its commands did not set the allocator either
+
+    def keep_freed_memory() -> bool:
+        return False
+
 
 UNCOUNTED = "elementwise ops, reductions, grid_sample, embedding_bag, gathers and scatters"
 
