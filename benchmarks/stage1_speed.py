@@ -10,13 +10,14 @@ terms start (``train_*``) and after (``train_*_adversarial``, when the preset ha
 discriminator). For the first phase it reports the FLOPs of one step (forward, backward and
 optimiser; ``step_profile.count_flops``, which does not count ``flops_uncounted``), the
 achieved GFLOP/s, the machine's fp32 matmul peak measured in the same process, their ratio
-(``mfu``), and a per-part breakdown in ms per step (``breakdown_ms``; each part excludes
-the parts inside it). With ``--data`` it also times decoding a batch of real patches
-(``data_loading_ms_per_batch``, in the main process: the CPU work a DataLoader worker does
-per batch; ``batch_rays_hitting_box`` is the share of the batch's pixel rays that hit
-their box). Rendering times ``render_rays`` (fast, vectorised) and checks ``composite``
-against the loop ``render_reference`` on the same samples, reporting both speeds and their
-largest difference.
+(``mfu``; with ``train.cpu_bf16`` also the bf16 peak, ``peak_gflops_bf16``: the step's bf16
+products can go past the fp32 peak towards it), and a per-part breakdown in ms per step
+(``breakdown_ms``; each part excludes the parts inside it). With ``--data`` it also times
+decoding a batch of real patches (``data_loading_ms_per_batch``, in the main process: the
+CPU work a DataLoader worker does per batch; ``batch_rays_hitting_box`` is the share of the
+batch's pixel rays that hit their box). Rendering times ``render_rays`` (fast, vectorised)
+and checks ``composite`` against the loop ``render_reference`` on the same samples,
+reporting both speeds and their largest difference.
 """
 
 from __future__ import annotations
@@ -183,6 +184,8 @@ def main() -> None:
 
     flops = count_flops(lambda: task.train_step(batch, 1, g))
     peak = matmul_peak_gflops(device)
+    bf16 = getattr(cfg.train, "cpu_bf16", False) and device.type == "cpu"  # older trees: no option
+    peak_bf16 = matmul_peak_gflops(device, dtype=torch.bfloat16) if bf16 else None
     achieved = flops / train_s / 1e9
     timer = PartTimer(device)
     instrument(task, timer)
@@ -256,6 +259,7 @@ def main() -> None:
                 "flops_uncounted": UNCOUNTED,
                 "achieved_gflops": round(achieved, 2),
                 "peak_gflops": round(peak, 1),
+                "peak_gflops_bf16": None if peak_bf16 is None else round(peak_bf16, 1),
                 "mfu": round(achieved / peak, 4),
                 "breakdown_ms": breakdown,
                 "adversarial_start": adv_start,

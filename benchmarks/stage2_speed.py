@@ -7,10 +7,11 @@ Prints one JSON object with the machine (CPU count, torch version, device, threa
 * ``train_images_per_s``: stage-2 training steps (masked-token cross-entropy, backward,
   AdamW) at the preset's batch size, in token grids per second, on random token grids and
   conditions shaped like the token cache's; with the step's FLOPs (forward, backward and
-  optimiser, ``step_profile.count_flops``: matrix products, convolutions and attention),
-  the achieved GFLOP/s, the fp32 matmul peak measured in the same process, their ratio
-  (``mfu``) and a per-part breakdown in ms per step (``breakdown_ms``: each part excludes
-  the parts inside it);
+  optimiser, ``step_profile.count_flops``: matrix products and convolutions), the
+  achieved GFLOP/s, the fp32 matmul peak measured in the same process, their ratio
+  (``mfu``; with ``train.cpu_bf16`` also the bf16 peak, ``peak_gflops_bf16``) and a
+  per-part breakdown in ms per step (``breakdown_ms``: each part excludes the parts
+  inside it);
 * ``seconds_per_token_grid``: ``sample_token_grids`` of one grid (as ``gina3d sample`` and
   ``gina3d eval gen`` call it: ``--sample-steps`` MaskGIT steps, guidance 2, all three
   conditions);
@@ -191,6 +192,8 @@ def main() -> None:
     train_s = (time.perf_counter() - t0) / args.steps
     flops = count_flops(lambda: task.train_step(batch, 1, g))
     peak = matmul_peak_gflops(device)
+    bf16 = getattr(cfg.train, "cpu_bf16", False) and device.type == "cpu"  # older trees: no option
+    peak_bf16 = matmul_peak_gflops(device, dtype=torch.bfloat16) if bf16 else None
     timer = PartTimer(device)
     instrument(task, timer)
     for step in range(1, args.steps + 1):
@@ -250,6 +253,7 @@ def main() -> None:
                 "flops_uncounted": UNCOUNTED,
                 "achieved_gflops": round(flops / train_s / 1e9, 2),
                 "peak_gflops": round(peak, 1),
+                "peak_gflops_bf16": None if peak_bf16 is None else round(peak_bf16, 1),
                 "mfu": round(flops / train_s / 1e9 / peak, 4),
                 "breakdown_ms": breakdown,
                 "sample_steps": args.sample_steps,

@@ -4,11 +4,13 @@ Shared by ``stage1_speed.py`` and ``stage2_speed.py``:
 
 * ``count_flops(fn)``: floating-point operations of one call (forward + backward + optimiser
   when ``fn`` is a whole training step), counted by ``torch.utils.flop_counter``. It counts
-  matrix products, convolutions and attention; elementwise work, reductions, ``grid_sample``,
-  ``embedding_bag`` and other gathers are not counted (``UNCOUNTED`` says so in the JSON), so
-  achieved GFLOP/s and MFU are lower bounds of the work the machine does.
+  matrix products and convolutions; elementwise work, reductions, ``grid_sample``,
+  ``embedding_bag``, other gathers and PyTorch's fused CPU attention kernel (counted as 0)
+  are not (``UNCOUNTED`` says so in the JSON), so achieved GFLOP/s and MFU are lower
+  bounds of the work the machine does.
 * ``matmul_peak_gflops()``: the best of several large fp32 ``torch.mm`` products on the
-  current threads and device, measured in the same process as the step.
+  current threads and device, measured in the same process as the step (``dtype=bf16``:
+  the same in bf16, what a step under ``train.cpu_bf16`` can reach in its products).
 * ``PartTimer``: wall-clock time per named part of a step, by wrapping methods of the live
   objects (no change to the library). Parts nest: a part's time excludes the parts called
   inside it, so the parts and ``other`` add up to the step.
@@ -34,7 +36,10 @@ except ImportError:  # an older library: its commands did not set the allocator 
         return False
 
 
-UNCOUNTED = "elementwise ops, reductions, grid_sample, embedding_bag, gathers and scatters"
+UNCOUNTED = (
+    "elementwise ops, reductions, grid_sample, embedding_bag, gathers and scatters, "
+    "fused CPU attention (scaled_dot_product_attention's CPU kernel counts 0)"
+)
 
 
 def count_flops(fn: Callable[[], object]) -> int:
@@ -45,10 +50,13 @@ def count_flops(fn: Callable[[], object]) -> int:
     return int(counter.get_total_flops())
 
 
-def matmul_peak_gflops(device: torch.device, size: int = 2048, repeats: int = 5) -> float:
-    """Best fp32 ``size`` x ``size`` matmul rate in GFLOP/s on ``device`` and its threads."""
-    a = torch.randn(size, size, device=device)
-    b = torch.randn(size, size, device=device)
+def matmul_peak_gflops(
+    device: torch.device, size: int = 2048, repeats: int = 5, dtype: torch.dtype = torch.float32
+) -> float:
+    """Best ``size`` x ``size`` matmul rate in GFLOP/s on ``device`` and its threads (fp32
+    unless ``dtype``)."""
+    a = torch.randn(size, size, device=device, dtype=dtype)
+    b = torch.randn(size, size, device=device, dtype=dtype)
     sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
     torch.mm(a, b)
     sync()
