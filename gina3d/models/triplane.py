@@ -56,8 +56,10 @@ def sample_triplane(
         lookup = reduce == "sum" and triplane.device.type == "cpu" and r >= 2
         method = "lookup" if lookup and not points.requires_grad else "grid_sample"
     if method == "lookup":
-        if reduce != "sum" or points.requires_grad:
-            raise ValueError("method 'lookup' sums the planes and gives points no gradient")
+        if reduce != "sum" or points.requires_grad or r < 2:
+            raise ValueError(
+                "method 'lookup' sums planes of 2 or more texels and gives points no gradient"
+            )
         return sample_triplane_sum(triplane, points, PLANE_AXES)
     m = points.shape[1]
     grid = plane_coordinates(points.float()).reshape(b * p, m, 1, 2)  # [B*P,M,1,2]
