@@ -22,9 +22,7 @@ def transformer_autocast(x: Tensor, cpu_bf16: bool = False) -> contextlib.Abstra
     """bf16 autocast when ``x`` lives on a GPU, or on a CPU with ``cpu_bf16``; else none."""
     if x.is_cuda:
         return torch.autocast("cuda", dtype=torch.bfloat16)
-    if cpu_bf16 and x.device.type == "cpu":
-        return torch.autocast("cpu", dtype=torch.bfloat16)
-    return contextlib.nullcontext()
+    return cpu_autocast(x, cpu_bf16)
 
 
 def cpu_autocast(x: Tensor, cpu_bf16: bool) -> contextlib.AbstractContextManager:
