@@ -6,7 +6,8 @@ and frees many tensors of 1 to 30 MB, so every one of them pays page faults when
 first written: at the stage-1 ``cpu`` preset 13,000 to 23,000 faults and 33 to 47 ms of
 system time (CPU) a step. With the mmap threshold at its 32 MiB maximum and the trim
 threshold high, freed blocks stay in the heap and the next step reuses them: under 1,000
-faults and 6 to 8 ms (docs/performance.md). The price is that the process keeps its peak heap until it exits.
+faults and 6 to 8 ms (docs/performance.md). The price is that the process keeps its peak
+heap until it exits.
 
 ``keep_freed_memory`` is called once by every ``gina3d`` command (``cli/common.run``), not on
 ``import gina3d``: a library should not change the allocator of a program that imports it.
